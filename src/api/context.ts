@@ -1,0 +1,17 @@
+// What every operation handler receives: who is calling (account and region scope), the store, the clock.
+import type { Clock } from '../core/clock.js';
+import type { Scope, Store } from '../store/store.js';
+
+export interface RequestContext {
+  scope: Scope;
+  store: Store;
+  clock: Clock;
+  requestId: string;
+  operation: string;
+}
+
+// Inputs arrive already validated against the operation's input shape by the wire layer.
+export type Input = Record<string, any>;
+export type Output = Record<string, unknown> | void;
+export type Handler = (ctx: RequestContext, input: Input) => Promise<Output>;
+export type HandlerTable = Record<string, Handler>;

@@ -1,0 +1,134 @@
+// Greengrass V2 deployment operations (semantics §1.1, §2.1, §9).
+import { randomUUID } from 'node:crypto';
+import { deploymentArn, inScope, iotJobArn, parseIotArn } from '../../core/arn.js';
+import { checkCreateDeployment } from '../../core/deployment-request.js';
+import { assertDeletable, cancel, supersededStatus } from '../../core/deployment-status.js';
+import { conflict, invalidFields, notFound } from '../../core/errors.js';
+import { decodeNextToken, encodeNextToken } from '../../core/pagination.js';
+import type { Deployment, Scope, Store } from '../../store/store.js';
+import type { HandlerTable, Input, RequestContext } from '../context.js';
+import { idempotent } from '../idempotency.js';
+
+const DEFAULT_PAGE = 50;
+
+async function assertTargetExists(store: Store, scope: Scope, arn: string, member: 'targetArn' | 'parentTargetArn') {
+  const ref = parseIotArn(arn);
+  const exists =
+    ref &&
+    inScope(ref, scope) &&
+    (ref.kind === 'thing' ? await store.getThing(scope, ref.name) : await store.getThingGroup(scope, ref.name));
+  if (!exists) {
+    const what = ref?.kind === 'thing' ? 'Thing' : 'Thing group';
+    throw notFound(ref?.kind === 'thing' ? 'thing' : 'thingGroup', arn, `${what} ${arn} (${member}) does not exist in ${scope.region} for account ${scope.accountId}.`);
+  }
+}
+
+async function getOrThrow(store: Store, scope: Scope, id: string): Promise<Deployment> {
+  const d = await store.getDeployment(scope, id);
+  if (!d) throw notFound('deployment', id, `Deployment ${id} does not exist.`);
+  return d;
+}
+
+function summary(d: Deployment) {
+  return {
+    targetArn: d.targetArn,
+    revisionId: String(d.revision),
+    deploymentId: d.deploymentId,
+    deploymentName: d.deploymentName,
+    creationTimestamp: new Date(d.createdAt),
+    deploymentStatus: d.status,
+    isLatestForTarget: d.isLatest,
+    parentTargetArn: d.parentTargetArn,
+  };
+}
+
+async function createDeployment(ctx: RequestContext, input: Input) {
+  const violations = checkCreateDeployment(input);
+  if (violations.length > 0) throw invalidFields(violations);
+  const { scope } = ctx;
+  return idempotent(ctx, input, async (tx) => {
+    await assertTargetExists(tx, scope, input.targetArn, 'targetArn');
+    if (input.parentTargetArn !== undefined) await assertTargetExists(tx, scope, input.parentTargetArn, 'parentTargetArn');
+
+    // Taking the revision locks the target, so the latest revision read next cannot change under us.
+    const revision = await tx.nextRevision(scope, input.targetArn);
+    const previous = await tx.latestDeploymentFor(scope, input.targetArn);
+    if (previous?.parentTargetArn && input.parentTargetArn && previous.parentTargetArn !== input.parentTargetArn) {
+      throw conflict(
+        'deployment',
+        previous.deploymentId,
+        `Thing group ${input.targetArn} already receives subdeployments of ${previous.parentTargetArn}; it cannot take one of ${input.parentTargetArn}.`,
+      );
+    }
+    if (previous) await tx.updateDeployment(scope, previous.deploymentId, { isLatest: false, status: supersededStatus(previous.status) });
+
+    const deploymentId = randomUUID();
+    // Group targets ride an IoT job; a single thing gets its deployments through its shadow instead.
+    const iotJobId = parseIotArn(input.targetArn)!.kind === 'thinggroup' ? randomUUID() : undefined;
+    await tx.insertDeployment(scope, {
+      deploymentId,
+      targetArn: input.targetArn,
+      revision,
+      deploymentName: input.deploymentName,
+      status: 'ACTIVE',
+      isLatest: true,
+      iotJobId,
+      iotJobArn: iotJobId && iotJobArn(scope, iotJobId),
+      parentTargetArn: input.parentTargetArn,
+      components: input.components,
+      deploymentPolicies: input.deploymentPolicies,
+      iotJobConfiguration: input.iotJobConfiguration,
+      createdAt: ctx.clock.now(),
+    });
+    if (input.tags) await tx.putTags(scope, deploymentArn(scope, deploymentId), input.tags);
+    return { deploymentId, iotJobId, iotJobArn: iotJobId && iotJobArn(scope, iotJobId) };
+  });
+}
+
+async function getDeployment(ctx: RequestContext, input: Input) {
+  const d = await getOrThrow(ctx.store, ctx.scope, input.deploymentId);
+  const tags = await ctx.store.getTags(ctx.scope, deploymentArn(ctx.scope, d.deploymentId));
+  return {
+    ...summary(d),
+    iotJobId: d.iotJobId,
+    iotJobArn: d.iotJobArn,
+    components: d.components,
+    deploymentPolicies: d.deploymentPolicies,
+    iotJobConfiguration: d.iotJobConfiguration,
+    tags: Object.keys(tags).length > 0 ? tags : undefined,
+  };
+}
+
+async function listDeployments(ctx: RequestContext, input: Input) {
+  const page = await ctx.store.listDeployments(
+    ctx.scope,
+    { targetArn: input.targetArn, parentTargetArn: input.parentTargetArn, latestOnly: (input.historyFilter ?? 'LATEST_ONLY') === 'LATEST_ONLY' },
+    { after: decodeNextToken(ctx.operation, input.nextToken), limit: input.maxResults ?? DEFAULT_PAGE },
+  );
+  return { deployments: page.items.map(summary), nextToken: encodeNextToken(ctx.operation, page.next) };
+}
+
+async function cancelDeployment(ctx: RequestContext, input: Input) {
+  return ctx.store.transaction(async (tx) => {
+    const d = await getOrThrow(tx, ctx.scope, input.deploymentId);
+    await tx.updateDeployment(ctx.scope, d.deploymentId, { status: cancel(d) });
+    return { message: `Deployment ${d.deploymentId} (revision ${d.revision} for ${d.targetArn}) is canceled.` };
+  });
+}
+
+async function deleteDeployment(ctx: RequestContext, input: Input) {
+  await ctx.store.transaction(async (tx) => {
+    const d = await getOrThrow(tx, ctx.scope, input.deploymentId);
+    assertDeletable(d);
+    await tx.deleteDeployment(ctx.scope, d.deploymentId);
+    await tx.removeTags(ctx.scope, deploymentArn(ctx.scope, d.deploymentId), []);
+  });
+}
+
+export const deploymentHandlers: HandlerTable = {
+  CreateDeployment: createDeployment,
+  GetDeployment: getDeployment,
+  ListDeployments: listDeployments,
+  CancelDeployment: cancelDeployment,
+  DeleteDeployment: deleteDeployment,
+};

@@ -1,0 +1,5 @@
+import type { HandlerTable } from '../context.js';
+import { deploymentHandlers } from './deployments.js';
+import { tagHandlers } from './tags.js';
+
+export const greengrassHandlers: HandlerTable = { ...deploymentHandlers, ...tagHandlers };

@@ -1,0 +1,45 @@
+// Tags on Greengrass resources: a map on the resource's ARN (unlike IoT's list of Key/Value pairs).
+import { inScope, parseGreengrassArn } from '../../core/arn.js';
+import { invalidFields, notFound } from '../../core/errors.js';
+import type { Store } from '../../store/store.js';
+import type { HandlerTable, Input, RequestContext } from '../context.js';
+
+const MAX_TAGS = 200;
+
+/** Only resources that exist can carry tags. Components and core devices arrive with later features. */
+async function assertTaggable(store: Store, ctx: RequestContext, arn: string): Promise<void> {
+  const ref = parseGreengrassArn(arn);
+  const exists = ref && inScope(ref, ctx.scope) && ref.kind === 'deployments' && (await store.getDeployment(ctx.scope, ref.id));
+  if (!exists) throw notFound(ref?.kind === 'deployments' ? 'deployment' : (ref?.kind ?? 'resource'), arn, `Resource ${arn} does not exist.`);
+}
+
+async function tagResource(ctx: RequestContext, input: Input) {
+  await ctx.store.transaction(async (tx) => {
+    await assertTaggable(tx, ctx, input.resourceArn);
+    const merged = { ...(await tx.getTags(ctx.scope, input.resourceArn)), ...input.tags };
+    if (Object.keys(merged).length > MAX_TAGS) {
+      throw invalidFields([{ name: 'tags', message: `Value at 'tags' failed to satisfy constraint: a resource can carry at most ${MAX_TAGS} tags` }]);
+    }
+    await tx.putTags(ctx.scope, input.resourceArn, input.tags);
+  });
+  return {};
+}
+
+async function untagResource(ctx: RequestContext, input: Input) {
+  await ctx.store.transaction(async (tx) => {
+    await assertTaggable(tx, ctx, input.resourceArn);
+    await tx.removeTags(ctx.scope, input.resourceArn, input.tagKeys);
+  });
+  return {};
+}
+
+async function listTagsForResource(ctx: RequestContext, input: Input) {
+  await assertTaggable(ctx.store, ctx, input.resourceArn);
+  return { tags: await ctx.store.getTags(ctx.scope, input.resourceArn) };
+}
+
+export const tagHandlers: HandlerTable = {
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  ListTagsForResource: listTagsForResource,
+};

@@ -1,0 +1,43 @@
+// Process configuration from the environment (MEADOW_*), with the embedded defaults.
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  region: string;
+  accountId: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Requests per second per access key; 0 = unlimited. */
+  apiRateLimit: number;
+  logLevel: string;
+}
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const accountId = env.MEADOW_ACCOUNT_ID || '123456789012';
+  if (!/^[0-9]{12}$/.test(accountId)) throw new Error(`MEADOW_ACCOUNT_ID must be 12 digits, got '${accountId}'`);
+  const region = env.MEADOW_REGION || 'us-east-1';
+  if (!/^[a-z0-9-]+$/.test(region)) throw new Error(`MEADOW_REGION must look like us-east-1, got '${region}'`);
+  const accessKeyId = env.MEADOW_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.MEADOW_SECRET_ACCESS_KEY || undefined;
+  if (!!accessKeyId !== !!secretAccessKey) throw new Error('Set both MEADOW_ACCESS_KEY_ID and MEADOW_SECRET_ACCESS_KEY, or neither');
+  return {
+    host: env.MEADOW_HOST || '127.0.0.1',
+    port: int('MEADOW_PORT', env.MEADOW_PORT, 8080, 0, 65535),
+    dataDir: env.MEADOW_DATA_DIR || './data',
+    databaseUrl: env.MEADOW_DATABASE_URL || undefined,
+    region,
+    accountId,
+    accessKeyId,
+    secretAccessKey,
+    apiRateLimit: int('MEADOW_API_RATE_LIMIT', env.MEADOW_API_RATE_LIMIT, 0, 0, 1_000_000),
+    logLevel: env.MEADOW_LOG_LEVEL || 'info',
+  };
+}

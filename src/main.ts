@@ -1,0 +1,26 @@
+// `meadow serve`: start the control plane on the configured store and print how to reach it.
+import { configFromEnv } from './config.js';
+import { credentialsHelp, loadCredentials } from './credentials.js';
+import { startServer } from './server.js';
+import { openStore } from './store/open-store.js';
+
+export async function serve(): Promise<void> {
+  const config = configFromEnv();
+  const credentials = loadCredentials(config);
+  const store = await openStore(config);
+  const server = await startServer({ config, store, credentials });
+  const storeName = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
+  process.stdout.write(`meadow listening on ${server.endpoint} (store: ${storeName}, region ${config.region}, account ${config.accountId})\n`);
+  if (credentials.source !== 'environment') process.stdout.write(credentialsHelp(credentials, config, server.endpoint));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

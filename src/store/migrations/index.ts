@@ -1,0 +1,25 @@
+// Versioned migrations, run in name order by Kysely's Migrator (which takes a lock on PostgreSQL, so
+// several meadow processes starting at once migrate the database exactly once).
+import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-registry-and-deployments.js';
+
+export interface MigrationContext {
+  /** Adds an auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL. */
+  autoIncrementKey<T extends string>(table: CreateTableBuilder<T, never>, column: string): CreateTableBuilder<T, never>;
+}
+
+type MeadowMigration = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
+
+const ALL: Record<string, MeadowMigration> = {
+  '0001-registry-and-deployments': m0001,
+};
+
+export function migrationProvider(ctx: MigrationContext): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(ALL)) out[name] = { up: (db) => m.up(db, ctx) };
+      return out;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// PostgreSQL on pg: several meadow processes may share one database.
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Dialect } from './sql-store.js';
+import type { Database } from './schema.js';
+
+// An arbitrary, fixed key for the advisory lock that orders writers of the membership log.
+const MEMBERSHIP_LOG_LOCK = 0x6d656164; // "mead"
+
+const INT8_OID = 20;
+
+export function postgresDialect(connectionString: string): Dialect {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    // BIGINT columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
+    types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as any,
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    name: 'postgres',
+    db,
+    migrations: {
+      autoIncrementKey: (table, column) => table.addColumn(column, 'bigserial', (c) => c.primaryKey()),
+    },
+    async lockMembershipLog(trx) {
+      await sql`select pg_advisory_xact_lock(${MEMBERSHIP_LOG_LOCK})`.execute(trx);
+    },
+    destroy: () => db.destroy(),
+  };
+}

@@ -1,0 +1,89 @@
+// Table types for Kysely. Booleans are stored as 0/1 integers and JSON as text, so one schema fits
+// SQLite and PostgreSQL alike; epoch-millisecond times are BIGINT (parsed to numbers on PostgreSQL).
+import type { Generated } from 'kysely';
+
+interface Scoped {
+  account_id: string;
+  region: string;
+}
+
+export interface ThingsTable extends Scoped {
+  name: string;
+  thing_id: string;
+  thing_type_name: string | null;
+  attributes: string;
+  version: number;
+  created_at: number;
+}
+
+export interface ThingGroupsTable extends Scoped {
+  name: string;
+  group_id: string;
+  parent_name: string | null;
+  description: string | null;
+  attributes: string;
+  version: number;
+  created_at: number;
+}
+
+export interface ThingGroupMembersTable extends Scoped {
+  group_name: string;
+  thing_name: string;
+  added_at: number;
+}
+
+export interface MembershipChangesTable extends Scoped {
+  seq: Generated<number>;
+  thing_name: string;
+  group_name: string;
+  change: string;
+  at: number;
+}
+
+export interface DeploymentTargetsTable extends Scoped {
+  target_arn: string;
+  last_revision: number;
+}
+
+export interface DeploymentsTable extends Scoped {
+  seq: Generated<number>;
+  deployment_id: string;
+  target_arn: string;
+  revision: number;
+  deployment_name: string | null;
+  status: string;
+  is_latest: number;
+  iot_job_id: string | null;
+  iot_job_arn: string | null;
+  parent_target_arn: string | null;
+  components: string | null;
+  deployment_policies: string | null;
+  iot_job_configuration: string | null;
+  created_at: number;
+}
+
+export interface ResourceTagsTable extends Scoped {
+  resource_arn: string;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface IdempotencyTokensTable extends Scoped {
+  operation: string;
+  token: string;
+  request_hash: string;
+  state: string;
+  response: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  things: ThingsTable;
+  thing_groups: ThingGroupsTable;
+  thing_group_members: ThingGroupMembersTable;
+  membership_changes: MembershipChangesTable;
+  deployment_targets: DeploymentTargetsTable;
+  deployments: DeploymentsTable;
+  resource_tags: ResourceTagsTable;
+  idempotency_tokens: IdempotencyTokensTable;
+}

@@ -1,0 +1,597 @@
+// The Store on SQL, through Kysely: one implementation for SQLite (better-sqlite3, WAL) and PostgreSQL (pg).
+// Where the two differ it is a capability of the dialect (see Dialect below), not an `if` on its name.
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import type {
+  Deployment,
+  DeploymentFilter,
+  MembershipChange,
+  Page,
+  PageRequest,
+  Scope,
+  Store,
+  Thing,
+  ThingGroup,
+  TokenClaim,
+  TokenKey,
+} from './store.js';
+import { migrationProvider, type MigrationContext } from './migrations/index.js';
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  readonly db: Kysely<Database>;
+  readonly migrations: MigrationContext;
+  /**
+   * Serializes writers of the membership log inside a transaction, so that log order is commit order and a
+   * reader polling `seq > last` can never skip a change committed late. SQLite has one writer already.
+   */
+  lockMembershipLog(trx: Kysely<Database>): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+type Db = Kysely<Database>;
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function page<T>(rows: T[], limit: number, cursor: (row: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursor(items[items.length - 1]) };
+}
+
+function toThing(r: Database['things']): Thing {
+  return {
+    name: r.name,
+    id: r.thing_id,
+    thingTypeName: opt(r.thing_type_name),
+    attributes: JSON.parse(r.attributes),
+    version: r.version,
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toGroup(r: Database['thing_groups']): ThingGroup {
+  return {
+    name: r.name,
+    id: r.group_id,
+    parentName: opt(r.parent_name),
+    description: opt(r.description),
+    attributes: JSON.parse(r.attributes),
+    version: r.version,
+    createdAt: Number(r.created_at),
+  };
+}
+
+type DeploymentRow = Omit<Database['deployments'], 'seq'> & { seq: number };
+
+function toDeployment(r: DeploymentRow): Deployment {
+  return {
+    deploymentId: r.deployment_id,
+    targetArn: r.target_arn,
+    revision: r.revision,
+    deploymentName: opt(r.deployment_name),
+    status: r.status as Deployment['status'],
+    isLatest: r.is_latest === 1,
+    iotJobId: opt(r.iot_job_id),
+    iotJobArn: opt(r.iot_job_arn),
+    parentTargetArn: opt(r.parent_target_arn),
+    components: parse(r.components),
+    deploymentPolicies: parse(r.deployment_policies),
+    iotJobConfiguration: parse(r.iot_job_configuration),
+    createdAt: Number(r.created_at),
+  };
+}
+
+export class SqlStore implements Store {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly db: Db = dialect.db,
+    private readonly inTransaction = false,
+  ) {}
+
+  static async open(dialect: Dialect): Promise<SqlStore> {
+    const migrator = new Migrator({ db: dialect.db, provider: migrationProvider(dialect.migrations) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+    }
+    return new SqlStore(dialect);
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.db.transaction().execute((trx: Transaction<Database>) => fn(new SqlStore(this.dialect, trx, true)));
+  }
+
+  async close(): Promise<void> {
+    await this.dialect.destroy();
+  }
+
+  // ---- things ----
+
+  async getThing(s: Scope, name: string): Promise<Thing | undefined> {
+    const r = await this.db
+      .selectFrom('things')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && toThing(r);
+  }
+
+  async putThing(s: Scope, t: Thing): Promise<void> {
+    const row = {
+      account_id: s.accountId,
+      region: s.region,
+      name: t.name,
+      thing_id: t.id,
+      thing_type_name: t.thingTypeName ?? null,
+      attributes: JSON.stringify(t.attributes),
+      version: t.version,
+      created_at: t.createdAt,
+    };
+    await this.db
+      .insertInto('things')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['account_id', 'region', 'name']).doUpdateSet({
+          thing_type_name: row.thing_type_name,
+          attributes: row.attributes,
+          version: row.version,
+        }),
+      )
+      .execute();
+  }
+
+  async deleteThing(s: Scope, name: string): Promise<void> {
+    await this.db
+      .deleteFrom('things')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .execute();
+  }
+
+  async listThings(
+    s: Scope,
+    f: { thingTypeName?: string; attributeName?: string; attributeValue?: string; usePrefixAttributeValue?: boolean },
+    p: PageRequest,
+  ): Promise<Page<Thing>> {
+    // Attribute filters are applied here rather than in SQL: attributes are a JSON column with no portable index.
+    const wanted: Thing[] = [];
+    let after = p.after;
+    for (;;) {
+      let q = this.db
+        .selectFrom('things')
+        .selectAll()
+        .where('account_id', '=', s.accountId)
+        .where('region', '=', s.region)
+        .orderBy('name')
+        .limit(500);
+      if (f.thingTypeName !== undefined) q = q.where('thing_type_name', '=', f.thingTypeName);
+      if (after !== undefined) q = q.where('name', '>', after);
+      const rows = await q.execute();
+      for (const r of rows) {
+        const t = toThing(r);
+        if (matchesAttributes(t, f)) wanted.push(t);
+        if (wanted.length > p.limit) return page(wanted, p.limit, (x) => x.name);
+      }
+      if (rows.length < 500) return page(wanted, p.limit, (x) => x.name);
+      after = rows[rows.length - 1].name;
+    }
+  }
+
+  // ---- thing groups ----
+
+  async getThingGroup(s: Scope, name: string): Promise<ThingGroup | undefined> {
+    const r = await this.db
+      .selectFrom('thing_groups')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && toGroup(r);
+  }
+
+  async putThingGroup(s: Scope, g: ThingGroup): Promise<void> {
+    const row = {
+      account_id: s.accountId,
+      region: s.region,
+      name: g.name,
+      group_id: g.id,
+      parent_name: g.parentName ?? null,
+      description: g.description ?? null,
+      attributes: JSON.stringify(g.attributes),
+      version: g.version,
+      created_at: g.createdAt,
+    };
+    await this.db
+      .insertInto('thing_groups')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['account_id', 'region', 'name']).doUpdateSet({
+          description: row.description,
+          attributes: row.attributes,
+          version: row.version,
+        }),
+      )
+      .execute();
+  }
+
+  async deleteThingGroup(s: Scope, name: string): Promise<void> {
+    await this.db
+      .deleteFrom('thing_groups')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .execute();
+  }
+
+  async listThingGroups(s: Scope, f: { parentName?: string | null; namePrefix?: string }, p: PageRequest): Promise<Page<ThingGroup>> {
+    let q = this.db
+      .selectFrom('thing_groups')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .orderBy('name')
+      .limit(p.limit + 1);
+    if (f.parentName === null) q = q.where('parent_name', 'is', null);
+    else if (f.parentName !== undefined) q = q.where('parent_name', '=', f.parentName);
+    if (f.namePrefix) q = q.where('name', '>=', f.namePrefix).where('name', '<', f.namePrefix + '\u{10FFFF}');
+    if (p.after !== undefined) q = q.where('name', '>', p.after);
+    const rows = await q.execute();
+    return page(rows.map(toGroup), p.limit, (g) => g.name);
+  }
+
+  async listChildGroupNames(s: Scope, parentName: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('thing_groups')
+      .select('name')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('parent_name', '=', parentName)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async groupAndDescendantNames(s: Scope, name: string): Promise<string[]> {
+    const r = await sql<{ name: string }>`
+      with recursive tree(name) as (
+        select name from thing_groups where account_id = ${s.accountId} and region = ${s.region} and name = ${name}
+        union
+        select g.name from thing_groups g join tree t on g.parent_name = t.name
+        where g.account_id = ${s.accountId} and g.region = ${s.region}
+      )
+      select name from tree order by name`.execute(this.db);
+    return r.rows.map((x) => x.name);
+  }
+
+  async ancestorsOf(s: Scope, name: string): Promise<ThingGroup[]> {
+    const chain: ThingGroup[] = [];
+    let current = await this.getThingGroup(s, name);
+    // Hierarchies are at most 7 deep, so walking up one row at a time is cheap.
+    while (current?.parentName) {
+      const parent = await this.getThingGroup(s, current.parentName);
+      if (!parent) break;
+      chain.unshift(parent);
+      current = parent;
+    }
+    return chain;
+  }
+
+  // ---- membership ----
+
+  async listGroupNamesOfThing(s: Scope, thingName: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('thing_group_members')
+      .select('group_name')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('thing_name', '=', thingName)
+      .orderBy('group_name')
+      .execute();
+    return rows.map((r) => r.group_name);
+  }
+
+  async listThingNamesInGroups(s: Scope, groupNames: string[], p: PageRequest): Promise<Page<string>> {
+    if (groupNames.length === 0) return { items: [] };
+    let q = this.db
+      .selectFrom('thing_group_members')
+      .select('thing_name')
+      .distinct()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('group_name', 'in', groupNames)
+      .orderBy('thing_name')
+      .limit(p.limit + 1);
+    if (p.after !== undefined) q = q.where('thing_name', '>', p.after);
+    const rows = await q.execute();
+    return page(
+      rows.map((r) => r.thing_name),
+      p.limit,
+      (n) => n,
+    );
+  }
+
+  async addThingToGroup(s: Scope, thingName: string, groupName: string, at: number): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const self = tx as SqlStore;
+      await self.dialect.lockMembershipLog(self.db);
+      const res = await self.db
+        .insertInto('thing_group_members')
+        .values({ account_id: s.accountId, region: s.region, group_name: groupName, thing_name: thingName, added_at: at })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await self.logMembership(s, thingName, groupName, 'ADDED', at);
+      return true;
+    });
+  }
+
+  async removeThingFromGroup(s: Scope, thingName: string, groupName: string, at: number): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const self = tx as SqlStore;
+      await self.dialect.lockMembershipLog(self.db);
+      const res = await self.db
+        .deleteFrom('thing_group_members')
+        .where('account_id', '=', s.accountId)
+        .where('region', '=', s.region)
+        .where('group_name', '=', groupName)
+        .where('thing_name', '=', thingName)
+        .executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) return false;
+      await self.logMembership(s, thingName, groupName, 'REMOVED', at);
+      return true;
+    });
+  }
+
+  private async logMembership(s: Scope, thingName: string, groupName: string, change: string, at: number) {
+    await this.db
+      .insertInto('membership_changes')
+      .values({ account_id: s.accountId, region: s.region, thing_name: thingName, group_name: groupName, change, at })
+      .execute();
+  }
+
+  async membershipChangesAfter(s: Scope, seq: number, limit: number): Promise<MembershipChange[]> {
+    const rows = await this.db
+      .selectFrom('membership_changes')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('seq', '>', seq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      thingName: r.thing_name,
+      groupName: r.group_name,
+      change: r.change as MembershipChange['change'],
+      at: Number(r.at),
+    }));
+  }
+
+  // ---- deployments ----
+
+  async nextRevision(s: Scope, targetArn: string): Promise<number> {
+    const r = await this.db
+      .insertInto('deployment_targets')
+      .values({ account_id: s.accountId, region: s.region, target_arn: targetArn, last_revision: 1 })
+      .onConflict((oc) =>
+        oc.columns(['account_id', 'region', 'target_arn']).doUpdateSet({ last_revision: sql`deployment_targets.last_revision + 1` }),
+      )
+      .returning('last_revision')
+      .executeTakeFirstOrThrow();
+    return r.last_revision;
+  }
+
+  async latestDeploymentFor(s: Scope, targetArn: string): Promise<Deployment | undefined> {
+    const r = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('target_arn', '=', targetArn)
+      .where('is_latest', '=', 1)
+      .executeTakeFirst();
+    return r && toDeployment(r);
+  }
+
+  async insertDeployment(s: Scope, d: Deployment): Promise<void> {
+    await this.db
+      .insertInto('deployments')
+      .values({
+        account_id: s.accountId,
+        region: s.region,
+        deployment_id: d.deploymentId,
+        target_arn: d.targetArn,
+        revision: d.revision,
+        deployment_name: d.deploymentName ?? null,
+        status: d.status,
+        is_latest: d.isLatest ? 1 : 0,
+        iot_job_id: d.iotJobId ?? null,
+        iot_job_arn: d.iotJobArn ?? null,
+        parent_target_arn: d.parentTargetArn ?? null,
+        components: json(d.components),
+        deployment_policies: json(d.deploymentPolicies),
+        iot_job_configuration: json(d.iotJobConfiguration),
+        created_at: d.createdAt,
+      })
+      .execute();
+  }
+
+  async getDeployment(s: Scope, deploymentId: string): Promise<Deployment | undefined> {
+    const r = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('deployment_id', '=', deploymentId)
+      .executeTakeFirst();
+    return r && toDeployment(r);
+  }
+
+  async updateDeployment(s: Scope, deploymentId: string, change: Partial<Pick<Deployment, 'status' | 'isLatest'>>): Promise<void> {
+    const set: { status?: string; is_latest?: number } = {};
+    if (change.status !== undefined) set.status = change.status;
+    if (change.isLatest !== undefined) set.is_latest = change.isLatest ? 1 : 0;
+    await this.db
+      .updateTable('deployments')
+      .set(set)
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('deployment_id', '=', deploymentId)
+      .execute();
+  }
+
+  async deleteDeployment(s: Scope, deploymentId: string): Promise<void> {
+    await this.db
+      .deleteFrom('deployments')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('deployment_id', '=', deploymentId)
+      .execute();
+  }
+
+  async listDeployments(s: Scope, f: DeploymentFilter, p: PageRequest): Promise<Page<Deployment>> {
+    let q = this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .orderBy('seq', 'desc')
+      .limit(p.limit + 1);
+    if (f.latestOnly) q = q.where('is_latest', '=', 1);
+    if (f.targetArn !== undefined) q = q.where('target_arn', '=', f.targetArn);
+    if (f.parentTargetArn !== undefined) q = q.where('parent_target_arn', '=', f.parentTargetArn);
+    if (p.after !== undefined) q = q.where('seq', '<', Number(p.after));
+    const rows = (await q.execute()) as DeploymentRow[];
+    const result = page(rows, p.limit, (r) => String(r.seq));
+    return { items: result.items.map(toDeployment), next: result.next };
+  }
+
+  // ---- tags ----
+
+  async getTags(s: Scope, resourceArn: string): Promise<Record<string, string>> {
+    const rows = await this.db
+      .selectFrom('resource_tags')
+      .select(['tag_key', 'tag_value'])
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('resource_arn', '=', resourceArn)
+      .orderBy('tag_key')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.tag_key, r.tag_value]));
+  }
+
+  async putTags(s: Scope, resourceArn: string, tags: Record<string, string>): Promise<void> {
+    const rows = Object.entries(tags).map(([k, v]) => ({
+      account_id: s.accountId,
+      region: s.region,
+      resource_arn: resourceArn,
+      tag_key: k,
+      tag_value: v,
+    }));
+    if (rows.length === 0) return;
+    await this.db
+      .insertInto('resource_tags')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'resource_arn', 'tag_key']).doUpdateSet({ tag_value: sql`excluded.tag_value` }))
+      .execute();
+  }
+
+  async removeTags(s: Scope, resourceArn: string, keys: string[]): Promise<void> {
+    let q = this.db
+      .deleteFrom('resource_tags')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('resource_arn', '=', resourceArn);
+    if (keys.length > 0) q = q.where('tag_key', 'in', keys);
+    await q.execute();
+  }
+
+  // ---- idempotency ----
+
+  async claimToken(s: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim> {
+    const where = <Q extends { where: Function }>(q: Q) =>
+      (q as any)
+        .where('account_id', '=', s.accountId)
+        .where('region', '=', s.region)
+        .where('operation', '=', key.operation)
+        .where('token', '=', key.token) as Q;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const inserted = await this.db
+        .insertInto('idempotency_tokens')
+        .values({
+          account_id: s.accountId,
+          region: s.region,
+          operation: key.operation,
+          token: key.token,
+          request_hash: requestHash,
+          state: 'IN_PROGRESS',
+          response: null,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { state: 'claimed' };
+
+      const row = await where(this.db.selectFrom('idempotency_tokens').selectAll()).executeTakeFirst();
+      if (!row) continue; // released in between; try to insert again
+      const age = now - Number(row.created_at);
+      const expired = row.state === 'DONE' ? age > ttlMs : age > staleMs;
+      if (!expired) {
+        return row.state === 'DONE'
+          ? { state: 'done', requestHash: row.request_hash, response: JSON.parse(row.response ?? 'null') }
+          : { state: 'in-progress' };
+      }
+      // An expired entry is taken over only if nobody else took it over first.
+      const taken = await where(
+        this.db
+          .updateTable('idempotency_tokens')
+          .set({ state: 'IN_PROGRESS', request_hash: requestHash, response: null, created_at: now }),
+      )
+        .where('state', '=', row.state)
+        .where('created_at', '=', row.created_at)
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) === 1) return { state: 'claimed' };
+    }
+    return { state: 'in-progress' };
+  }
+
+  async completeToken(s: Scope, key: TokenKey, response: unknown, now: number): Promise<void> {
+    await this.db
+      .updateTable('idempotency_tokens')
+      .set({ state: 'DONE', response: JSON.stringify(response), created_at: now })
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('operation', '=', key.operation)
+      .where('token', '=', key.token)
+      .execute();
+  }
+
+  async releaseToken(s: Scope, key: TokenKey): Promise<void> {
+    await this.db
+      .deleteFrom('idempotency_tokens')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('operation', '=', key.operation)
+      .where('token', '=', key.token)
+      .where('state', '=', 'IN_PROGRESS')
+      .execute();
+  }
+}
+
+function matchesAttributes(t: Thing, f: { attributeName?: string; attributeValue?: string; usePrefixAttributeValue?: boolean }): boolean {
+  if (f.attributeName === undefined) return true;
+  const v = t.attributes[f.attributeName];
+  if (v === undefined) return false;
+  if (f.attributeValue === undefined) return true;
+  return f.usePrefixAttributeValue ? v.startsWith(f.attributeValue) : v === f.attributeValue;
+}

@@ -1,0 +1,115 @@
+// The control-plane edge: one fastify plugin that turns signed AWS restJson1 requests into handler calls.
+// Steps per request: SigV4 → service by signing name → route from the model → parse → validate → handler
+// → serialize. Every failure leaves as an AWS-shaped error; nothing escapes as a bare 500.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import { MeadowError, invalid, invalidFields } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import type { HandlerTable, RequestContext } from '../api/context.js';
+import { Codec, CannotParse, parseQuery } from './codec.js';
+import { plainError, toAwsError, type AwsErrorResponse, type ErrorShapes } from './errors.js';
+import { BadPathEncoding, Router } from './router.js';
+import type { ServiceModel } from './service-model.js';
+import { AuthError, SigV4Verifier } from './sigv4.js';
+import { Throttle } from './throttle.js';
+import { Validator } from './validate.js';
+
+export interface ServiceBinding {
+  model: ServiceModel;
+  handlers: HandlerTable;
+  errors: ErrorShapes;
+}
+
+export interface AwsApiOptions {
+  services: ServiceBinding[];
+  store: Store;
+  clock: Clock;
+  accountId: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string }[];
+  rateLimitPerSecond: number;
+}
+
+interface ServedService extends ServiceBinding {
+  router: Router;
+  codec: Codec;
+  validator: Validator;
+}
+
+export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): Promise<void> {
+  const services = new Map<string, ServedService>();
+  for (const s of opts.services) {
+    services.set(s.model.signingName, { ...s, router: new Router(s.model), codec: new Codec(s.model), validator: new Validator(s.model) });
+  }
+  const secrets = new Map(opts.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const verifier = new SigV4Verifier({
+    secretFor: (id) => secrets.get(id),
+    region: opts.region,
+    services: new Set(services.keys()),
+    now: () => Date.now(), // signatures are checked against real time, whatever clock the domain runs on
+  });
+  const throttle = new Throttle(opts.rateLimitPerSecond);
+  const scope = { accountId: opts.accountId, region: opts.region };
+
+  // SigV4 covers the exact body bytes, so bodies stay raw buffers here; the codec parses JSON itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const send = (reply: FastifyReply, requestId: string, e: AwsErrorResponse) =>
+    reply
+      .code(e.status)
+      .headers({ ...e.headers, 'x-amzn-RequestId': requestId, 'x-amzn-ErrorType': e.code, 'content-type': 'application/json' })
+      .send(e.body);
+
+  async function handle(req: FastifyRequest, reply: FastifyReply) {
+    const requestId = randomUUID();
+    const url = req.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    let svc: ServedService | undefined;
+    try {
+      const identity = verifier.verify({ method: req.method, rawPath, rawQuery, headers: req.headers, body });
+      svc = services.get(identity.service)!;
+      const wait = throttle.take(identity.accessKeyId, Date.now());
+      if (wait > 0) throw new MeadowError('Throttled', `Rate exceeded: more than ${opts.rateLimitPerSecond} requests per second.`, { retryAfterSeconds: wait });
+
+      const match = svc.router.match(req.method, rawPath);
+      if (!match) {
+        throw invalid(`No ${svc.model.id} operation matches ${req.method} ${rawPath}.`, undefined, 'UNKNOWN_OPERATION');
+      }
+      const op = match.operation;
+      const handler = svc.handlers[op.name];
+      if (!handler) {
+        return send(reply, requestId, plainError(501, 'NotImplementedException', `meadow does not implement ${svc.model.id} ${op.name} yet.`));
+      }
+      const { input, violations } = svc.codec.parseInput(op, { labels: match.labels, query: parseQuery(rawQuery), headers: req.headers, body });
+      if (op.input) violations.push(...svc.validator.validateInput(op.input.shape, input));
+      if (violations.length > 0) throw invalidFields(violations);
+
+      const ctx: RequestContext = { scope, store: opts.store, clock: opts.clock, requestId, operation: op.name };
+      const out = svc.codec.serializeOutput(op, (await handler(ctx, input)) ?? undefined);
+      reply.code(out.status).headers({ ...out.headers, 'x-amzn-RequestId': requestId });
+      return out.body === undefined ? reply.send() : reply.type('application/json').send(out.body);
+    } catch (e) {
+      return send(reply, requestId, toResponse(e, svc, req));
+    }
+  }
+
+  function toResponse(e: unknown, svc: ServedService | undefined, req: FastifyRequest): AwsErrorResponse {
+    if (e instanceof AuthError) return plainError(403, e.code, e.message);
+    let err = e;
+    if (e instanceof CannotParse || e instanceof BadPathEncoding) err = invalid(e.message, undefined, 'CANNOT_PARSE');
+    if (!(err instanceof MeadowError)) {
+      req.log.error({ err: e }, 'unexpected error while handling request');
+      err = new MeadowError('Internal', 'An internal error occurred. The request may be retried.');
+    }
+    if (!svc) return plainError(400, 'SerializationException', (err as MeadowError).message);
+    return toAwsError(err as MeadowError, svc.model, svc.codec, svc.errors);
+  }
+
+  app.all('/*', handle);
+  app.all('/', handle);
+}

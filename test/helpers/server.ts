@@ -1,0 +1,69 @@
+// Starts a real meadow server on an ephemeral port for a test, with real AWS SDK clients pointed at it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
+import { IoTClient } from '@aws-sdk/client-iot';
+import type { Clock } from '../../src/core/clock.js';
+import { configFromEnv, type Config } from '../../src/config.js';
+import { startServer } from '../../src/server.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+import { createDatabase } from './databases.js';
+
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIAMEADOWTEST000001', secretAccessKey: 'meadow-test-secret-key-0000000000000000' };
+
+export interface TestServer {
+  endpoint: string;
+  config: Config;
+  store: Store;
+  gg: GreengrassV2Client;
+  iot: IoTClient;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  clock?: Clock;
+  config?: Partial<Config>;
+  /** Lets a test observe or slow down the store the server uses. */
+  wrapStore?: (store: Store) => Store;
+}
+
+export function clientConfig(endpoint: string, region = 'us-east-1') {
+  return { endpoint, region, credentials: TEST_CREDENTIALS, maxAttempts: 1 };
+}
+
+export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'meadow-test-'));
+  const db = kind === 'postgres' ? await createDatabase() : undefined;
+  const config: Config = {
+    ...configFromEnv({}),
+    port: 0,
+    dataDir,
+    databaseUrl: db?.url,
+    accessKeyId: TEST_CREDENTIALS.accessKeyId,
+    secretAccessKey: TEST_CREDENTIALS.secretAccessKey,
+    logLevel: 'warn',
+    ...opts.config,
+  };
+  const rawStore = await openStore(config);
+  const store = opts.wrapStore ? opts.wrapStore(rawStore) : rawStore;
+  const server = await startServer({ config, store, credentials: TEST_CREDENTIALS, clock: opts.clock, logger: false });
+  const gg = new GreengrassV2Client(clientConfig(server.endpoint, config.region));
+  const iot = new IoTClient(clientConfig(server.endpoint, config.region));
+  return {
+    endpoint: server.endpoint,
+    config,
+    store: rawStore,
+    gg,
+    iot,
+    async close() {
+      gg.destroy();
+      iot.destroy();
+      await server.close();
+      await rawStore.close();
+      await db?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
