@@ -49,7 +49,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(awsApiPlugin, {
     services: [
       { model: greengrass, handlers: greengrassHandlers, errors: GREENGRASS_ERRORS },
-      { model: iot, handlers: iotHandlers, errors: IOT_ERRORS },
+      // AWS CLI v2 releases before 2.13 sign IoT requests as `execute-api`; AWS IoT accepts both.
+      { model: iot, handlers: iotHandlers, errors: IOT_ERRORS, signingAliases: ['execute-api'] },
     ],
     store: deps.store,
     clock: deps.clock ?? systemClock,

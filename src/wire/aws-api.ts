@@ -19,6 +19,8 @@ export interface ServiceBinding {
   model: ServiceModel;
   handlers: HandlerTable;
   errors: ErrorShapes;
+  /** Other credential-scope names clients sign this service with (older IoT models say `execute-api`). */
+  signingAliases?: string[];
 }
 
 export interface AwsApiOptions {
@@ -40,7 +42,8 @@ interface ServedService extends ServiceBinding {
 export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): Promise<void> {
   const services = new Map<string, ServedService>();
   for (const s of opts.services) {
-    services.set(s.model.signingName, { ...s, router: new Router(s.model), codec: new Codec(s.model), validator: new Validator(s.model) });
+    const served = { ...s, router: new Router(s.model), codec: new Codec(s.model), validator: new Validator(s.model) };
+    for (const name of [s.model.signingName, ...(s.signingAliases ?? [])]) services.set(name, served);
   }
   const secrets = new Map(opts.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const verifier = new SigV4Verifier({

@@ -1,0 +1,154 @@
+// Shared steps for the Greengrass V2 deployment suites: targets to deploy to, error expectations that check the
+// exact SDK class and the response headers, complete listings, and raw signed HTTP for what the SDK cannot send.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import {
+  GreengrassV2ServiceException,
+  paginateListDeployments,
+  type CreateDeploymentCommandInput,
+  type Deployment,
+  type ListDeploymentsCommandInput,
+  CreateDeploymentCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-greengrassv2';
+import { CreateThingCommand, CreateThingGroupCommand } from '@aws-sdk/client-iot';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { TEST_CREDENTIALS, type TestServer } from './server.js';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+
+/** A name no other test uses, so suites can share one server. */
+export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export async function newThingGroup(s: TestServer, name = uniqueName('group'), parentGroupName?: string): Promise<string> {
+  const out = await s.iot.send(new CreateThingGroupCommand({ thingGroupName: name, parentGroupName }));
+  return out.thingGroupArn!;
+}
+
+export async function newThing(s: TestServer, name = uniqueName('thing')): Promise<string> {
+  const out = await s.iot.send(new CreateThingCommand({ thingName: name }));
+  return out.thingArn!;
+}
+
+export const deploymentArnOf = (deploymentId: string, account = ACCOUNT, region = REGION) =>
+  `arn:aws:greengrass:${region}:${account}:deployments:${deploymentId}`;
+
+export async function deploy(s: TestServer, input: CreateDeploymentCommandInput) {
+  return s.gg.send(new CreateDeploymentCommand(input));
+}
+
+/** Every deployment matching the filter, through the SDK paginator. */
+export async function listAll(s: TestServer, input: ListDeploymentsCommandInput = {}, pageSize?: number): Promise<Deployment[]> {
+  const out: Deployment[] = [];
+  for await (const page of paginateListDeployments({ client: s.gg, pageSize }, input)) out.push(...(page.deployments ?? []));
+  return out;
+}
+
+/** Ids of every deployment of every revision: what "nothing was written" is checked against. */
+export async function allDeploymentIds(s: TestServer): Promise<string[]> {
+  const page = await s.gg.send(new ListDeploymentsCommand({ historyFilter: 'ALL', maxResults: 100 }));
+  assert.equal(page.nextToken, undefined, 'allDeploymentIds expects fewer than 100 deployments on its server');
+  return (page.deployments ?? []).map((d) => d.deploymentId!).sort();
+}
+
+type ErrorClass<E> = abstract new (...args: any[]) => E;
+
+/** Every error response names its request and carries a Date (the JS SDK corrects clock skew from it). */
+function assertErrorHeaders(e: GreengrassV2ServiceException) {
+  assert.ok(e.$metadata.requestId, `${e.name} response has no x-amzn-RequestId`);
+  const headers = e.$response?.headers ?? {};
+  assert.ok(headers['x-amzn-requestid'], `${e.name} response has no x-amzn-RequestId header`);
+  assert.ok(!Number.isNaN(Date.parse(headers['date'] ?? '')), `${e.name} response has no valid Date header`);
+}
+
+/** Awaits a request that must fail with exactly this modelled SDK exception class; returns the exception. */
+export async function rejectsWith<E extends Error>(request: Promise<unknown>, cls: ErrorClass<E>): Promise<E> {
+  let result: unknown;
+  try {
+    result = await request;
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    assert.equal((e as Error).name, cls.name);
+    assert.ok((e as Error).message.length > 0, `${cls.name} has no message`);
+    if (e instanceof GreengrassV2ServiceException) assertErrorHeaders(e);
+    return e;
+  }
+  assert.fail(`expected ${cls.name}, but the request succeeded with ${JSON.stringify(result)}`);
+}
+
+/** For errors outside the model (authentication): the SDK raises its service base class named by the error code. */
+export async function rejectsNamed(request: Promise<unknown>, name: string): Promise<GreengrassV2ServiceException> {
+  const e = await rejectsWith(request, GreengrassV2ServiceException);
+  assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
+  return e;
+}
+
+/** The one field violation a ValidationException names at `path` (and that it is FIELD_VALIDATION_FAILED). */
+export function fieldViolation(e: { reason?: string; fields?: { name?: string; message?: string }[]; message: string }, path: string) {
+  assert.equal(e.reason, 'FIELD_VALIDATION_FAILED', e.message);
+  const field = e.fields?.find((f) => f.name === path);
+  assert.ok(field, `no violation at '${path}' in ${JSON.stringify(e.fields)}`);
+  assert.ok(field.message?.includes(`'${path}'`), `violation message does not name '${path}': ${field.message}`);
+  assert.ok(e.message.includes(path), `exception message does not name '${path}': ${e.message}`);
+  return field;
+}
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | string[]>;
+  body?: string;
+  region?: string;
+  service?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** A request signed exactly as an SDK would (SigV4, header form), not yet sent. */
+export async function signRequest(endpoint: string, r: RawRequest): Promise<{ url: string; init: RequestInit & { headers: Record<string, string> } }> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({
+    service: r.service ?? 'greengrass',
+    region: r.region ?? REGION,
+    credentials: r.credentials ?? TEST_CREDENTIALS,
+    sha256: Sha256,
+  });
+  const headers: Record<string, string> = { host: url.host };
+  if (r.body !== undefined) headers['content-type'] = 'application/json';
+  const signed = await signer.sign({
+    method: r.method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: r.path,
+    query: r.query ?? {},
+    headers,
+    body: r.body,
+  });
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(r.query ?? {})) for (const one of [v].flat()) qs.append(k, one);
+  const { host: _fetchSetsHost, ...sendHeaders } = signed.headers as Record<string, string>;
+  return {
+    url: `${endpoint}${r.path}${qs.size > 0 ? `?${qs}` : ''}`,
+    init: { method: r.method, headers: sendHeaders, body: r.body },
+  };
+}
+
+export async function signedFetch(endpoint: string, r: RawRequest): Promise<Response> {
+  const { url, init } = await signRequest(endpoint, r);
+  return fetch(url, init);
+}
+
+/** An AWS-shaped error response: status, x-amzn-ErrorType, x-amzn-RequestId, Date, and a JSON body with a message. */
+export async function expectErrorResponse(res: Response, status: number, errorType: string): Promise<Record<string, any>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.equal(res.headers.get('x-amzn-errortype'), errorType, text);
+  assert.ok(res.headers.get('x-amzn-requestid'), 'no x-amzn-RequestId header');
+  assert.ok(!Number.isNaN(Date.parse(res.headers.get('date') ?? '')), 'no valid Date header');
+  const body = JSON.parse(text);
+  assert.equal(typeof body.message, 'string', text);
+  assert.ok(body.message.length > 0, text);
+  return body;
+}
