@@ -2,13 +2,15 @@
 import { configFromEnv } from './config.js';
 import { credentialsHelp, loadCredentials } from './credentials.js';
 import { startServer } from './server.js';
+import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import { openStore } from './store/open-store.js';
 
 export async function serve(): Promise<void> {
   const config = configFromEnv();
   const credentials = loadCredentials(config);
   const store = await openStore(config);
-  const server = await startServer({ config, store, credentials });
+  const artifacts = await openArtifactStore(config);
+  const server = await startServer({ config, store, artifacts, credentials });
   const storeName = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   process.stdout.write(`meadow listening on ${server.endpoint} (store: ${storeName}, region ${config.region}, account ${config.accountId})\n`);
   if (credentials.source !== 'environment') process.stdout.write(credentialsHelp(credentials, config, server.endpoint));
@@ -19,6 +21,7 @@ export async function serve(): Promise<void> {
     stopping = true;
     await server.close();
     await store.close();
+    await artifacts.close();
     process.exit(0);
   };
   process.on('SIGINT', stop);

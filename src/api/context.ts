@@ -1,4 +1,6 @@
 // What every operation handler receives: who is calling (account and region scope), the store, the clock.
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { DownloadUrlSigner } from '../artifacts/download-url.js';
 import type { Clock } from '../core/clock.js';
 import type { Scope, Store } from '../store/store.js';
 
@@ -8,6 +10,10 @@ export interface RequestContext {
   clock: Clock;
   requestId: string;
   operation: string;
+  artifacts: ArtifactStore;
+  downloads: DownloadUrlSigner;
+  /** scheme://host:port the caller reached meadow at: the base of URLs handed back to it. */
+  baseUrl: string;
 }
 
 // Inputs arrive already validated against the operation's input shape by the wire layer.

@@ -37,3 +37,24 @@ export function parseGreengrassArn(arn: string): GreengrassResourceRef | undefin
 
 /** True when an ARN names this meadow's own region and account. */
 export const inScope = (ref: { region: string; accountId: string }, s: Scope) => ref.region === s.region && ref.accountId === s.accountId;
+
+/** Account field of AWS-provided public components' ARNs. */
+export const PUBLIC_ACCOUNT = 'aws';
+
+export const componentArn = (region: string, account: string, name: string) => `arn:${PARTITION}:greengrass:${region}:${account}:components:${name}`;
+export const componentVersionArn = (region: string, account: string, name: string, version: string) =>
+  `${componentArn(region, account, name)}:versions:${version}`;
+
+export interface ComponentRef {
+  region: string;
+  /** 12 digits, or `aws` for public components. */
+  accountId: string;
+  name: string;
+  version?: string;
+}
+
+/** Parses a component ARN, with or without `:versions:VERSION`. */
+export function parseComponentArn(arn: string): ComponentRef | undefined {
+  const m = /^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):components:([^:]+)(?::versions:([^:]+))?$/.exec(arn);
+  return m ? { region: m[1], accountId: m[2], name: m[3], version: m[4] } : undefined;
+}

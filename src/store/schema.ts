@@ -77,6 +77,17 @@ export interface IdempotencyTokensTable extends Scoped {
   created_at: number;
 }
 
+export interface ComponentVersionsTable extends Scoped {
+  name: string;
+  version: string;
+  /** The stored recipe as canonical JSON, artifact digests included. */
+  recipe: string;
+  state: string;
+  message: string | null;
+  errors: string | null;
+  created_at: number;
+}
+
 export interface Database {
   things: ThingsTable;
   thing_groups: ThingGroupsTable;
@@ -86,4 +97,5 @@ export interface Database {
   deployments: DeploymentsTable;
   resource_tags: ResourceTagsTable;
   idempotency_tokens: IdempotencyTokensTable;
+  component_versions: ComponentVersionsTable;
 }

@@ -1,5 +1,6 @@
 import type { HandlerTable } from '../context.js';
+import { componentHandlers } from './components.js';
 import { deploymentHandlers } from './deployments.js';
 import { tagHandlers } from './tags.js';
 
-export const greengrassHandlers: HandlerTable = { ...deploymentHandlers, ...tagHandlers };
+export const greengrassHandlers: HandlerTable = { ...deploymentHandlers, ...componentHandlers, ...tagHandlers };

@@ -2,6 +2,7 @@
 // several meadow processes starting at once migrate the database exactly once).
 import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-registry-and-deployments.js';
+import * as m0002 from './0002-components.js';
 
 export interface MigrationContext {
   /** Adds an auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL. */
@@ -12,6 +13,7 @@ type MeadowMigration = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise
 
 const ALL: Record<string, MeadowMigration> = {
   '0001-registry-and-deployments': m0001,
+  '0002-components': m0002,
 };
 
 export function migrationProvider(ctx: MigrationContext): MigrationProvider {
