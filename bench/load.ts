@@ -33,8 +33,10 @@ export interface LoadResult {
   p99Ms: number;
   /** Requests that failed or did not answer 2xx, by status ('error' for socket errors and timeouts). */
   failures: Record<string, number>;
-  /** Fraction of one core the load generator itself used while sending. */
-  loadGeneratorCpu: number;
+  /** Wall-clock seconds the run took, connecting included. */
+  wallSeconds: number;
+  /** CPU seconds the load generator (this process) used meanwhile. */
+  loadGeneratorCpuSeconds: number;
 }
 
 /**
@@ -48,7 +50,15 @@ export async function runLoad(endpoint: string, connections: number, seconds: nu
     url: endpoint,
     connections,
     duration: seconds,
-    requests: [{ setupRequest: () => next() }],
+    // autocannon adds Content-Length to the headers it is given: hand it a copy, keep the prepared one clean.
+    requests: [
+      {
+        setupRequest: () => {
+          const r = next();
+          return { ...r, headers: { ...r.headers } };
+        },
+      },
+    ],
   });
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
@@ -65,6 +75,7 @@ export async function runLoad(endpoint: string, connections: number, seconds: nu
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     failures,
-    loadGeneratorCpu: (cpu.user + cpu.system) / 1000 / wallMs,
+    wallSeconds: wallMs / 1000,
+    loadGeneratorCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }

@@ -22,6 +22,26 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** CPU seconds all processes on the machine have used since boot (user, nice, system, irq, softirq). */
+export function machineCpuSeconds(): number {
+  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Other work on the machine skews throughput (it shares the cores). Waits, up to `maxSeconds`, for a second in
+ * which the machine used less than `cores` of CPU; returns the busiest last sample so the caller can warn.
+ */
+export async function waitForQuietMachine(maxSeconds: number, cores = 0.3): Promise<number> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const before = machineCpuSeconds();
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = machineCpuSeconds() - before;
+    if (busy < cores || Date.now() > deadline) return busy;
+  }
+}
+
 /** A port nobody listens on right now (the OS picks it; we release it for the child to take). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,11 @@ export interface Config {
   /** Requests per second per access key; 0 = unlimited. */
   apiRateLimit: number;
   logLevel: string;
+  /** An external S3-compatible store for artifacts (path-style); unset = on disk under <dataDir>/artifacts. */
+  s3Endpoint?: string;
+  s3AccessKeyId?: string;
+  s3SecretAccessKey?: string;
+  s3Region: string;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -28,6 +33,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const accessKeyId = env.MEADOW_ACCESS_KEY_ID || undefined;
   const secretAccessKey = env.MEADOW_SECRET_ACCESS_KEY || undefined;
   if (!!accessKeyId !== !!secretAccessKey) throw new Error('Set both MEADOW_ACCESS_KEY_ID and MEADOW_SECRET_ACCESS_KEY, or neither');
+  const s3Endpoint = env.MEADOW_S3_ENDPOINT || undefined;
+  if (s3Endpoint !== undefined && !/^https?:\/\/[^/]+/.test(s3Endpoint)) throw new Error(`MEADOW_S3_ENDPOINT must be an http:// or https:// URL, got '${s3Endpoint}'`);
+  const s3AccessKeyId = env.MEADOW_S3_ACCESS_KEY_ID || undefined;
+  const s3SecretAccessKey = env.MEADOW_S3_SECRET_ACCESS_KEY || undefined;
+  if (!!s3AccessKeyId !== !!s3SecretAccessKey) throw new Error('Set both MEADOW_S3_ACCESS_KEY_ID and MEADOW_S3_SECRET_ACCESS_KEY, or neither');
   return {
     host: env.MEADOW_HOST || '127.0.0.1',
     port: int('MEADOW_PORT', env.MEADOW_PORT, 8080, 0, 65535),
@@ -39,5 +49,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     secretAccessKey,
     apiRateLimit: int('MEADOW_API_RATE_LIMIT', env.MEADOW_API_RATE_LIMIT, 0, 0, 1_000_000),
     logLevel: env.MEADOW_LOG_LEVEL || 'info',
+    s3Endpoint,
+    s3AccessKeyId,
+    s3SecretAccessKey,
+    s3Region: env.MEADOW_S3_REGION || region,
   };
 }

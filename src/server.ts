@@ -1,11 +1,16 @@
 // Builds and starts a meadow server: the fastify app with the AWS API plugin, on a store and a clock.
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { greengrassHandlers } from './api/greengrassv2/index.js';
 import { iotHandlers } from './api/iot/index.js';
+import type { ArtifactStore } from './artifacts/artifact-store.js';
+import { registerDownloadRoute } from './artifacts/download-route.js';
+import { DownloadUrlSigner } from './artifacts/download-url.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Store } from './store/store.js';
+import { createS3Handler } from './s3/s3-api.js';
 import { awsApiPlugin } from './wire/aws-api.js';
 import { GREENGRASS_ERRORS, IOT_ERRORS, plainError } from './wire/errors.js';
 import { ServiceModel } from './wire/service-model.js';
@@ -13,6 +18,7 @@ import { ServiceModel } from './wire/service-model.js';
 export interface ServerDeps {
   config: Config;
   store: Store;
+  artifacts: ArtifactStore;
   credentials: Pick<Credentials, 'accessKeyId' | 'secretAccessKey'>;
   clock?: Clock;
   logger?: boolean | object;
@@ -28,6 +34,9 @@ export interface RunningServer {
 let models: { greengrass: ServiceModel; iot: ServiceModel } | undefined;
 const loadModels = () => (models ??= { greengrass: ServiceModel.load('greengrassv2'), iot: ServiceModel.load('iot') });
 
+/** Errors raised before a request reaches the AWS API plugin still name a request id, as every AWS error does. */
+const errorHeaders = (code: string) => ({ 'x-amzn-ErrorType': code, 'x-amzn-RequestId': randomUUID() });
+
 export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   const { greengrass, iot } = loadModels();
   const app = Fastify({
@@ -37,15 +46,18 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024 * 1024,
     frameworkErrors: (err, _req, reply) => {
       const e = plainError(400, 'SerializationException', `Malformed request: ${err.message}`);
-      (reply as FastifyReply).code(e.status).headers({ 'x-amzn-ErrorType': e.code, 'content-type': 'application/json' }).send(e.body);
+      (reply as FastifyReply).code(e.status).headers({ ...errorHeaders(e.code), 'content-type': 'application/json' }).send(e.body);
     },
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const e = plainError(status, status === 413 ? 'RequestEntityTooLargeException' : status === 500 ? 'InternalFailure' : 'SerializationException', err.message);
-    reply.code(e.status).headers({ 'x-amzn-ErrorType': e.code, 'content-type': 'application/json' }).send(e.body);
+    reply.code(e.status).headers({ ...errorHeaders(e.code), 'content-type': 'application/json' }).send(e.body);
   });
   app.get('/health', async () => ({ status: 'ok' }));
+  const clock = deps.clock ?? systemClock;
+  const downloads = new DownloadUrlSigner(deps.credentials.secretAccessKey, clock);
+  registerDownloadRoute(app, deps.artifacts, downloads);
   await app.register(awsApiPlugin, {
     services: [
       { model: greengrass, handlers: greengrassHandlers, errors: GREENGRASS_ERRORS },
@@ -53,11 +65,17 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       { model: iot, handlers: iotHandlers, errors: IOT_ERRORS, signingAliases: ['execute-api'] },
     ],
     store: deps.store,
-    clock: deps.clock ?? systemClock,
+    clock,
+    artifacts: deps.artifacts,
+    downloads,
     accountId: deps.config.accountId,
     region: deps.config.region,
     credentials: [deps.credentials],
     rateLimitPerSecond: deps.config.apiRateLimit,
+    // The embedded S3 endpoint over the artifact store, for requests signed for `s3`.
+    extraServices: new Map([
+      ['s3', createS3Handler({ store: deps.artifacts, region: deps.config.region, accountId: deps.config.accountId, credentials: [deps.credentials] })],
+    ]),
   });
   return app;
 }

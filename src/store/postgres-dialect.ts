@@ -16,12 +16,16 @@ export function postgresDialect(connectionString: string): Dialect {
     // BIGINT columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
     types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as any,
   });
+  // An idle client that loses its connection (a restart, an administrator's kill) emits 'error' on the pool;
+  // unhandled, that would end the process. The pool drops the client and the next query gets a new one.
+  pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     name: 'postgres',
     db,
     migrations: {
       autoIncrementKey: (table, column) => table.addColumn(column, 'bigserial', (c) => c.primaryKey()),
+      keyText: sql`text collate "C"`,
     },
     async lockMembershipLog(trx) {
       await sql`select pg_advisory_xact_lock(${MEMBERSHIP_LOG_LOCK})`.execute(trx);

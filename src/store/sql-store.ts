@@ -3,6 +3,7 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type {
+  ComponentVersion,
   Deployment,
   DeploymentFilter,
   MembershipChange,
@@ -391,6 +392,17 @@ export class SqlStore implements Store {
     return r.last_revision;
   }
 
+  async lockTarget(s: Scope, targetArn: string): Promise<void> {
+    // A write that changes nothing still locks the row (PostgreSQL) or the database (SQLite) until commit.
+    await this.db
+      .updateTable('deployment_targets')
+      .set({ last_revision: sql`last_revision` })
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('target_arn', '=', targetArn)
+      .execute();
+  }
+
   async latestDeploymentFor(s: Scope, targetArn: string): Promise<Deployment | undefined> {
     const r = await this.db
       .selectFrom('deployments')
@@ -516,6 +528,78 @@ export class SqlStore implements Store {
     await q.execute();
   }
 
+  // ---- components ----
+
+  async insertComponentVersion(s: Scope, c: ComponentVersion): Promise<boolean> {
+    const res = await this.db
+      .insertInto('component_versions')
+      .values({
+        account_id: s.accountId,
+        region: s.region,
+        name: c.name,
+        version: c.version,
+        recipe: c.recipe,
+        state: c.state,
+        message: c.message ?? null,
+        errors: json(c.errors),
+        created_at: c.createdAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async getComponentVersion(s: Scope, name: string, version: string): Promise<ComponentVersion | undefined> {
+    const r = await this.db
+      .selectFrom('component_versions')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return r && toComponentVersion(r);
+  }
+
+  async listVersionsOfComponent(s: Scope, name: string): Promise<ComponentVersion[]> {
+    const rows = await this.db
+      .selectFrom('component_versions')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .execute();
+    return rows.map(toComponentVersion);
+  }
+
+  async listComponentNames(s: Scope, p: PageRequest): Promise<Page<string>> {
+    let q = this.db
+      .selectFrom('component_versions')
+      .select('name')
+      .distinct()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .orderBy('name')
+      .limit(p.limit + 1);
+    if (p.after !== undefined) q = q.where('name', '>', p.after);
+    const rows = await q.execute();
+    return page(
+      rows.map((r) => r.name),
+      p.limit,
+      (n) => n,
+    );
+  }
+
+  async deleteComponentVersion(s: Scope, name: string, version: string): Promise<void> {
+    await this.db
+      .deleteFrom('component_versions')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('name', '=', name)
+      .where('version', '=', version)
+      .execute();
+  }
+
   // ---- idempotency ----
 
   async claimToken(s: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim> {
@@ -586,6 +670,18 @@ export class SqlStore implements Store {
       .where('state', '=', 'IN_PROGRESS')
       .execute();
   }
+}
+
+function toComponentVersion(r: Database['component_versions']): ComponentVersion {
+  return {
+    name: r.name,
+    version: r.version,
+    recipe: r.recipe,
+    state: r.state as ComponentVersion['state'],
+    message: opt(r.message),
+    errors: parse(r.errors),
+    createdAt: Number(r.created_at),
+  };
 }
 
 function matchesAttributes(t: Thing, f: { attributeName?: string; attributeValue?: string; usePrefixAttributeValue?: boolean }): boolean {

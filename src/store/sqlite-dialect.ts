@@ -18,6 +18,7 @@ export function sqliteDialect(file: string): Dialect {
     db,
     migrations: {
       autoIncrementKey: (table, column) => table.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement()),
+      keyText: 'text', // SQLite compares text with BINARY (code point) collation by default
     },
     async lockMembershipLog() {
       // A SQLite database has a single writer; transactions already serialize.

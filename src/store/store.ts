@@ -73,6 +73,21 @@ export interface Page<T> {
   next?: string;
 }
 
+export type ComponentState = 'REQUESTED' | 'INITIATED' | 'DEPLOYABLE' | 'FAILED' | 'DEPRECATED';
+
+/** A published component version: its recipe (as meadow stores it, with artifact digests) and cloud status. */
+export interface ComponentVersion {
+  name: string;
+  version: string;
+  /** Canonical recipe JSON. */
+  recipe: string;
+  state: ComponentState;
+  message?: string;
+  /** Per-artifact errors, keyed by artifact URI. */
+  errors?: Record<string, string>;
+  createdAt: number;
+}
+
 export type TokenClaim =
   | { state: 'claimed' }
   | { state: 'in-progress' }
@@ -118,6 +133,8 @@ export interface Store {
 
   /** Next revision number for a target; holds the target's row lock until the transaction ends. */
   nextRevision(scope: Scope, targetArn: string): Promise<number>;
+  /** Takes the target's row lock (as nextRevision does, without taking a revision) until the transaction ends. */
+  lockTarget(scope: Scope, targetArn: string): Promise<void>;
   latestDeploymentFor(scope: Scope, targetArn: string): Promise<Deployment | undefined>;
   insertDeployment(scope: Scope, deployment: Deployment): Promise<void>;
   getDeployment(scope: Scope, deploymentId: string): Promise<Deployment | undefined>;
@@ -128,6 +145,15 @@ export interface Store {
   getTags(scope: Scope, resourceArn: string): Promise<Record<string, string>>;
   putTags(scope: Scope, resourceArn: string, tags: Record<string, string>): Promise<void>;
   removeTags(scope: Scope, resourceArn: string, keys: string[]): Promise<void>;
+
+  /** Returns false, storing nothing, when that name and version exist already. */
+  insertComponentVersion(scope: Scope, component: ComponentVersion): Promise<boolean>;
+  getComponentVersion(scope: Scope, name: string, version: string): Promise<ComponentVersion | undefined>;
+  /** Every version of one component, in no particular order (semantic-version order is the caller's). */
+  listVersionsOfComponent(scope: Scope, name: string): Promise<ComponentVersion[]>;
+  /** Names of components with at least one version, by name. */
+  listComponentNames(scope: Scope, page: PageRequest): Promise<Page<string>>;
+  deleteComponentVersion(scope: Scope, name: string, version: string): Promise<void>;
 
   /** Claims a client token for a request, or reports the earlier request that holds it. */
   claimToken(scope: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim>;

@@ -3,6 +3,8 @@
 // → serialize. Every failure leaves as an AWS-shaped error; nothing escapes as a bare 500.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { DownloadUrlSigner } from '../artifacts/download-url.js';
 import type { Clock } from '../core/clock.js';
 import { MeadowError, invalid, invalidFields } from '../core/errors.js';
 import type { Store } from '../store/store.js';
@@ -11,7 +13,7 @@ import { Codec, CannotParse, parseQuery } from './codec.js';
 import { plainError, toAwsError, type AwsErrorResponse, type ErrorShapes } from './errors.js';
 import { BadPathEncoding, Router } from './router.js';
 import type { ServiceModel } from './service-model.js';
-import { AuthError, SigV4Verifier } from './sigv4.js';
+import { AuthError, SigV4Verifier, signingServiceOf } from './sigv4.js';
 import { Throttle } from './throttle.js';
 import { Validator } from './validate.js';
 
@@ -27,11 +29,20 @@ export interface AwsApiOptions {
   services: ServiceBinding[];
   store: Store;
   clock: Clock;
+  artifacts: ArtifactStore;
+  downloads: DownloadUrlSigner;
   accountId: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string }[];
   rateLimitPerSecond: number;
+  /**
+   * Services served outside the model-driven path, by signing name (`s3`): their handler gets the request
+   * before its body is read, verifies the signature itself and answers in its own wire format.
+   */
+  extraServices?: ReadonlyMap<string, ExtraServiceHandler>;
 }
+
+export type ExtraServiceHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
 interface ServedService extends ServiceBinding {
   router: Router;
@@ -54,6 +65,17 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
   });
   const throttle = new Throttle(opts.rateLimitPerSecond);
   const scope = { accountId: opts.accountId, region: opts.region };
+
+  // Requests signed for an extra service are handed over before fastify reads (and size-limits) their body.
+  const extraServices = opts.extraServices ?? new Map<string, ExtraServiceHandler>();
+  if (extraServices.size > 0) {
+    app.addHook('onRequest', async (req, reply) => {
+      const url = req.raw.url ?? '/';
+      const q = url.indexOf('?');
+      const extra = extraServices.get(signingServiceOf(req.headers, q < 0 ? '' : url.slice(q + 1)) ?? '');
+      if (extra) return extra(req, reply);
+    });
+  }
 
   // SigV4 covers the exact body bytes, so bodies stay raw buffers here; the codec parses JSON itself.
   app.removeAllContentTypeParsers();
@@ -92,7 +114,16 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
       if (op.input) violations.push(...svc.validator.validateInput(op.input.shape, input));
       if (violations.length > 0) throw invalidFields(violations);
 
-      const ctx: RequestContext = { scope, store: opts.store, clock: opts.clock, requestId, operation: op.name };
+      const ctx: RequestContext = {
+        scope,
+        store: opts.store,
+        clock: opts.clock,
+        requestId,
+        operation: op.name,
+        artifacts: opts.artifacts,
+        downloads: opts.downloads,
+        baseUrl: `${req.protocol}://${req.headers.host ?? req.hostname}`,
+      };
       const out = svc.codec.serializeOutput(op, (await handler(ctx, input)) ?? undefined);
       reply.code(out.status).headers({ ...out.headers, 'x-amzn-RequestId': requestId });
       return out.body === undefined ? reply.send() : reply.type('application/json').send(out.body);

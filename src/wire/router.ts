@@ -78,7 +78,9 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
       labels[seg.label] = rest.map(decode).join('/');
       return labels;
     }
-    if (parts[i] === undefined || parts[i] === '') return undefined;
+    // An empty segment still binds the label (`GET /things/` is DescribeThing with thingName ''), so the
+    // validator can name the member and its length rule instead of answering "no such operation".
+    if (parts[i] === undefined) return undefined;
     labels[seg.label] = decode(parts[i]);
   }
   return parts.length === segments.length ? labels : undefined;

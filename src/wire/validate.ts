@@ -19,33 +19,45 @@ const POSIX_CLASSES: Record<string, string> = {
   ASCII: '\\x00-\\x7F',
 };
 
-/** Translate a Smithy/Java pattern to a JavaScript RegExp (unanchored, as Smithy's @pattern is). */
+// Java's \s is ASCII whitespace only; JavaScript's also matches Unicode spaces such as U+00A0, which Java's \S
+// therefore includes. Inside a class, Java's \S is JavaScript's \S plus those spaces.
+const JAVA_SPACE = ' \\t\\n\\x0B\\f\\r';
+const JS_ONLY_SPACES = '\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF';
+// Characters that may be escaped under the `u` flag; Java lets any other punctuation be escaped as well.
+const ESCAPABLE = new Set('^$\\.*+?()[]{}|/');
+
+/**
+ * Translate a Java pattern from the model to a JavaScript RegExp that must match the WHOLE value. The models'
+ * patterns come from AWS's Java validators, which use `matches()`: `[a-zA-Z0-9:_-]+` rejects 'my thing' although
+ * it contains a match (Smithy's own @pattern is unanchored, AWS's services are not).
+ */
 export function compilePattern(pattern: string): RegExp {
   let out = '';
   let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
       const m = /^\\p\{(\w+)\}/.exec(pattern.slice(i));
       const posix = m ? POSIX_CLASSES[m[1]] : undefined;
       if (m && posix) {
         out += inClass ? posix : `[${posix}]`;
         i += m[0].length - 1;
-      } else {
-        out += c + (pattern[i + 1] ?? '');
-        i++;
+        continue;
       }
+      if (next === 's') out += inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`;
+      else if (next === 'S') out += inClass ? `\\S${JS_ONLY_SPACES}` : `[^${JAVA_SPACE}]`;
+      else if (/[A-Za-z0-9]/.test(next) || ESCAPABLE.has(next) || (inClass && next === '-')) out += c + next;
+      else out += next; // an escaped punctuation character the u flag refuses to see escaped, e.g. \"
+      i++;
       continue;
     }
     if (c === '[' && !inClass) inClass = true;
     else if (c === ']' && inClass) inClass = false;
     out += c;
   }
-  try {
-    return new RegExp(out, 'u');
-  } catch {
-    return new RegExp(out); // identity escapes such as \- outside a class are legal only without the u flag
-  }
+  // The u flag makes \p{L} a Unicode category (without it, \p is a literal p).
+  return new RegExp(`^(?:${out})$`, 'u');
 }
 
 const patternCache = new Map<string, RegExp>();

@@ -21,6 +21,14 @@ export async function createDatabase(): Promise<{ url: string; drop: () => Promi
     drop: async () => {
       const c = new pg.Client({ connectionString: POSTGRES_URL });
       await c.connect();
+      // pg's Pool.end() resolves before its connections have closed; forcing the drop at once would terminate
+      // them mid-close, and the closing client then raises an uncaught 'terminating connection' error in the test.
+      // So give the store's connections a moment to leave, and force only what is still there after that.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },

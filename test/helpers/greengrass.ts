@@ -63,34 +63,46 @@ function assertErrorHeaders(e: GreengrassV2ServiceException) {
   assert.ok(!Number.isNaN(Date.parse(headers['date'] ?? '')), `${e.name} response has no valid Date header`);
 }
 
-/** Awaits a request that must fail with exactly this modelled SDK exception class; returns the exception. */
-export async function rejectsWith<E extends Error>(request: Promise<unknown>, cls: ErrorClass<E>): Promise<E> {
+/**
+ * Awaits a request that must fail with exactly this modelled SDK exception class (named `name`, which is the class's
+ * own name except for unmodelled errors); returns the exception.
+ */
+export async function rejectsWith<E extends Error>(request: Promise<unknown>, cls: ErrorClass<E>, name = cls.name): Promise<E> {
   let result: unknown;
   try {
     result = await request;
   } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
-    assert.equal((e as Error).name, cls.name);
+    assert.ok(e instanceof cls, `expected ${name}, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    assert.equal((e as Error).name, name, (e as Error).message);
     assert.ok((e as Error).message.length > 0, `${cls.name} has no message`);
     if (e instanceof GreengrassV2ServiceException) assertErrorHeaders(e);
     return e;
   }
-  assert.fail(`expected ${cls.name}, but the request succeeded with ${JSON.stringify(result)}`);
+  assert.fail(`expected ${name}, but the request succeeded with ${JSON.stringify(result)}`);
 }
 
 /** For errors outside the model (authentication): the SDK raises its service base class named by the error code. */
 export async function rejectsNamed(request: Promise<unknown>, name: string): Promise<GreengrassV2ServiceException> {
-  const e = await rejectsWith(request, GreengrassV2ServiceException);
-  assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
-  return e;
+  return rejectsWith(request, GreengrassV2ServiceException, name);
 }
 
-/** The one field violation a ValidationException names at `path` (and that it is FIELD_VALIDATION_FAILED). */
-export function fieldViolation(e: { reason?: string; fields?: { name?: string; message?: string }[]; message: string }, path: string) {
+/**
+ * The field violation a ValidationException names at `path`, checking that it is FIELD_VALIDATION_FAILED and that
+ * the exception's message names the path. Violations in AWS's validator wording ("Value x at 'path' failed to
+ * satisfy constraint: ...") name it in their own message too; `validatorWording: false` is for the few that don't.
+ */
+export function fieldViolation(
+  e: { reason?: string; fields?: { name?: string; message?: string }[]; message: string },
+  path: string,
+  { validatorWording = true } = {},
+) {
   assert.equal(e.reason, 'FIELD_VALIDATION_FAILED', e.message);
   const field = e.fields?.find((f) => f.name === path);
   assert.ok(field, `no violation at '${path}' in ${JSON.stringify(e.fields)}`);
-  assert.ok(field.message?.includes(`'${path}'`), `violation message does not name '${path}': ${field.message}`);
+  assert.ok(field.message && field.message.length > 0, `violation at '${path}' has no message`);
+  if (validatorWording) {
+    assert.ok(field.message.includes(`at '${path}' failed to satisfy constraint: `), `violation message does not name '${path}': ${field.message}`);
+  }
   assert.ok(e.message.includes(path), `exception message does not name '${path}': ${e.message}`);
   return field;
 }
@@ -103,6 +115,8 @@ export interface RawRequest {
   region?: string;
   service?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** false signs as botocore does: no x-amz-content-sha256 header (the body hash is still signed). */
+  applyChecksum?: boolean;
 }
 
 /** A request signed exactly as an SDK would (SigV4, header form), not yet sent. */
@@ -113,6 +127,7 @@ export async function signRequest(endpoint: string, r: RawRequest): Promise<{ ur
     region: r.region ?? REGION,
     credentials: r.credentials ?? TEST_CREDENTIALS,
     sha256: Sha256,
+    applyChecksum: r.applyChecksum ?? true,
   });
   const headers: Record<string, string> = { host: url.host };
   if (r.body !== undefined) headers['content-type'] = 'application/json';

@@ -7,6 +7,8 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import type { Clock } from '../../src/core/clock.js';
 import { configFromEnv, type Config } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
+import { openArtifactStore } from '../../src/artifacts/open-artifact-store.js';
+import type { ArtifactStore } from '../../src/artifacts/artifact-store.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { createDatabase } from './databases.js';
@@ -17,6 +19,7 @@ export interface TestServer {
   endpoint: string;
   config: Config;
   store: Store;
+  artifacts: ArtifactStore;
   gg: GreengrassV2Client;
   iot: IoTClient;
   close(): Promise<void>;
@@ -48,13 +51,15 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
   };
   const rawStore = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(rawStore) : rawStore;
-  const server = await startServer({ config, store, credentials: TEST_CREDENTIALS, clock: opts.clock, logger: false });
+  const artifacts = await openArtifactStore(config);
+  const server = await startServer({ config, store, artifacts, credentials: TEST_CREDENTIALS, clock: opts.clock, logger: false });
   const gg = new GreengrassV2Client(clientConfig(server.endpoint, config.region));
   const iot = new IoTClient(clientConfig(server.endpoint, config.region));
   return {
     endpoint: server.endpoint,
     config,
     store: rawStore,
+    artifacts,
     gg,
     iot,
     async close() {
@@ -62,6 +67,7 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
       iot.destroy();
       await server.close();
       await rawStore.close();
+      await artifacts.close();
       await db?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

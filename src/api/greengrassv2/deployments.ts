@@ -8,6 +8,7 @@ import { decodeNextToken, encodeNextToken } from '../../core/pagination.js';
 import type { Deployment, Scope, Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { idempotent } from '../idempotency.js';
+import { assertDeployable } from './deployable.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -27,6 +28,17 @@ async function getOrThrow(store: Store, scope: Scope, id: string): Promise<Deplo
   const d = await store.getDeployment(scope, id);
   if (!d) throw notFound('deployment', id, `Deployment ${id} does not exist.`);
   return d;
+}
+
+/**
+ * Reads a deployment under its target's lock, which CreateDeployment also holds while it replaces the latest
+ * revision: status changes to one target's deployments then happen one at a time, so two concurrent cancels
+ * cannot both succeed and a cancel cannot be lost under a new revision.
+ */
+async function getLockedOrThrow(tx: Store, scope: Scope, id: string): Promise<Deployment> {
+  const seen = await getOrThrow(tx, scope, id);
+  await tx.lockTarget(scope, seen.targetArn);
+  return getOrThrow(tx, scope, id); // read again: it may have changed while we waited for the lock
 }
 
 function summary(d: Deployment) {
@@ -49,6 +61,7 @@ async function createDeployment(ctx: RequestContext, input: Input) {
   return idempotent(ctx, input, async (tx) => {
     await assertTargetExists(tx, scope, input.targetArn, 'targetArn');
     if (input.parentTargetArn !== undefined) await assertTargetExists(tx, scope, input.parentTargetArn, 'parentTargetArn');
+    await assertDeployable(tx, scope, input.targetArn, input.components ?? {});
 
     // Taking the revision locks the target, so the latest revision read next cannot change under us.
     const revision = await tx.nextRevision(scope, input.targetArn);
@@ -110,7 +123,7 @@ async function listDeployments(ctx: RequestContext, input: Input) {
 
 async function cancelDeployment(ctx: RequestContext, input: Input) {
   return ctx.store.transaction(async (tx) => {
-    const d = await getOrThrow(tx, ctx.scope, input.deploymentId);
+    const d = await getLockedOrThrow(tx, ctx.scope, input.deploymentId);
     await tx.updateDeployment(ctx.scope, d.deploymentId, { status: cancel(d) });
     return { message: `Deployment ${d.deploymentId} (revision ${d.revision} for ${d.targetArn}) is canceled.` };
   });
@@ -118,7 +131,7 @@ async function cancelDeployment(ctx: RequestContext, input: Input) {
 
 async function deleteDeployment(ctx: RequestContext, input: Input) {
   await ctx.store.transaction(async (tx) => {
-    const d = await getOrThrow(tx, ctx.scope, input.deploymentId);
+    const d = await getLockedOrThrow(tx, ctx.scope, input.deploymentId);
     assertDeletable(d);
     await tx.deleteDeployment(ctx.scope, d.deploymentId);
     await tx.removeTags(ctx.scope, deploymentArn(ctx.scope, d.deploymentId), []);

@@ -6,16 +6,25 @@ import type { HandlerTable, Input, RequestContext } from '../context.js';
 
 const MAX_TAGS = 200;
 
-/** Only resources that exist can carry tags. Components and core devices arrive with later features. */
-async function assertTaggable(store: Store, ctx: RequestContext, arn: string): Promise<void> {
+/**
+ * Only resources that exist can carry tags. Components and core devices arrive with later features.
+ * Writers pass `lock`: they hold the deployment's target lock, as DeleteDeployment does, so that tags cannot be
+ * written for a deployment that a concurrent delete has just removed (they would outlive it).
+ */
+async function assertTaggable(store: Store, ctx: RequestContext, arn: string, { lock = false } = {}): Promise<void> {
   const ref = parseGreengrassArn(arn);
-  const exists = ref && inScope(ref, ctx.scope) && ref.kind === 'deployments' && (await store.getDeployment(ctx.scope, ref.id));
-  if (!exists) throw notFound(ref?.kind === 'deployments' ? 'deployment' : (ref?.kind ?? 'resource'), arn, `Resource ${arn} does not exist.`);
+  const find = async () => (ref && inScope(ref, ctx.scope) && ref.kind === 'deployments' ? store.getDeployment(ctx.scope, ref.id) : undefined);
+  let found = await find();
+  if (found && lock) {
+    await store.lockTarget(ctx.scope, found.targetArn);
+    found = await find();
+  }
+  if (!found) throw notFound(ref?.kind === 'deployments' ? 'deployment' : (ref?.kind ?? 'resource'), arn, `Resource ${arn} does not exist.`);
 }
 
 async function tagResource(ctx: RequestContext, input: Input) {
   await ctx.store.transaction(async (tx) => {
-    await assertTaggable(tx, ctx, input.resourceArn);
+    await assertTaggable(tx, ctx, input.resourceArn, { lock: true });
     const merged = { ...(await tx.getTags(ctx.scope, input.resourceArn)), ...input.tags };
     if (Object.keys(merged).length > MAX_TAGS) {
       throw invalidFields([{ name: 'tags', message: `Value at 'tags' failed to satisfy constraint: a resource can carry at most ${MAX_TAGS} tags` }]);
@@ -27,7 +36,7 @@ async function tagResource(ctx: RequestContext, input: Input) {
 
 async function untagResource(ctx: RequestContext, input: Input) {
   await ctx.store.transaction(async (tx) => {
-    await assertTaggable(tx, ctx, input.resourceArn);
+    await assertTaggable(tx, ctx, input.resourceArn, { lock: true });
     await tx.removeTags(ctx.scope, input.resourceArn, input.tagKeys);
   });
   return {};

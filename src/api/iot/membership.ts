@@ -68,7 +68,9 @@ async function listThingGroupsForThing(ctx: RequestContext, input: Input) {
   await thingOrThrow(ctx.store, ctx.scope, input.thingName);
   const after = decodeNextToken(ctx.operation, input.nextToken);
   const limit = input.maxResults ?? DEFAULT_REGISTRY_PAGE;
-  const names = (await ctx.store.listGroupNamesOfThing(ctx.scope, input.thingName)).filter((n) => after === undefined || n > after);
+  // Sorted here, not by the database: the cursor test below compares in JavaScript order, which a PostgreSQL
+  // collation other than C does not follow (it would skip or repeat names across pages).
+  const names = (await ctx.store.listGroupNamesOfThing(ctx.scope, input.thingName)).sort().filter((n) => after === undefined || n > after);
   const pageNames = names.slice(0, limit);
   return {
     thingGroups: pageNames.map((n) => ({ groupName: n, groupArn: thingGroupArn(ctx.scope, n) })),

@@ -120,9 +120,11 @@ async function listThingGroups(ctx: RequestContext, input: Input) {
   let items: ThingGroup[];
   let next: string | undefined;
   if (input.parentGroup !== undefined && input.recursive === true) {
-    // All descendants of parentGroup: gathered by the hierarchy query, then paged by name.
+    // All descendants of parentGroup: gathered by the hierarchy query, then paged by name in JavaScript order
+    // (sorted here, since the database's collation need not agree with the `n > after` cursor test).
     await groupOrThrow(ctx.store, ctx.scope, input.parentGroup);
     const names = (await ctx.store.groupAndDescendantNames(ctx.scope, input.parentGroup))
+      .sort()
       .filter((n) => n !== input.parentGroup)
       .filter((n) => !input.namePrefixFilter || n.startsWith(input.namePrefixFilter))
       .filter((n) => after === undefined || n > after);

@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { MigrationContext } from './index.js';
 
-export async function up(db: Kysely<unknown>, { autoIncrementKey }: MigrationContext): Promise<void> {
+export async function up(db: Kysely<unknown>, { autoIncrementKey, keyText }: MigrationContext): Promise<void> {
   await db.schema
     .createTable('things')
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', keyText, (c) => c.notNull())
     .addColumn('thing_id', 'text', (c) => c.notNull())
     .addColumn('thing_type_name', 'text')
     .addColumn('attributes', 'text', (c) => c.notNull())
@@ -19,9 +19,9 @@ export async function up(db: Kysely<unknown>, { autoIncrementKey }: MigrationCon
     .createTable('thing_groups')
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', keyText, (c) => c.notNull())
     .addColumn('group_id', 'text', (c) => c.notNull())
-    .addColumn('parent_name', 'text')
+    .addColumn('parent_name', keyText)
     .addColumn('description', 'text')
     .addColumn('attributes', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
@@ -34,8 +34,8 @@ export async function up(db: Kysely<unknown>, { autoIncrementKey }: MigrationCon
     .createTable('thing_group_members')
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
-    .addColumn('group_name', 'text', (c) => c.notNull())
-    .addColumn('thing_name', 'text', (c) => c.notNull())
+    .addColumn('group_name', keyText, (c) => c.notNull())
+    .addColumn('thing_name', keyText, (c) => c.notNull())
     .addColumn('added_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('thing_group_members_pk', ['account_id', 'region', 'group_name', 'thing_name'])
     .execute();
@@ -48,8 +48,8 @@ export async function up(db: Kysely<unknown>, { autoIncrementKey }: MigrationCon
   await autoIncrementKey(db.schema.createTable('membership_changes'), 'seq')
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
-    .addColumn('thing_name', 'text', (c) => c.notNull())
-    .addColumn('group_name', 'text', (c) => c.notNull())
+    .addColumn('thing_name', keyText, (c) => c.notNull())
+    .addColumn('group_name', keyText, (c) => c.notNull())
     .addColumn('change', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
@@ -90,7 +90,7 @@ export async function up(db: Kysely<unknown>, { autoIncrementKey }: MigrationCon
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
     .addColumn('resource_arn', 'text', (c) => c.notNull())
-    .addColumn('tag_key', 'text', (c) => c.notNull())
+    .addColumn('tag_key', keyText, (c) => c.notNull())
     .addColumn('tag_value', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('resource_tags_pk', ['account_id', 'region', 'resource_arn', 'tag_key'])
     .execute();

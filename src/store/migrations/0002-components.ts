@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
+import type { MigrationContext } from './index.js';
 
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, { keyText }: MigrationContext): Promise<void> {
   await db.schema
     .createTable('component_versions')
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('region', 'text', (c) => c.notNull())
-    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('name', keyText, (c) => c.notNull())
     .addColumn('version', 'text', (c) => c.notNull())
     .addColumn('recipe', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())

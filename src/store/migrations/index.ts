@@ -1,12 +1,17 @@
 // Versioned migrations, run in name order by Kysely's Migrator (which takes a lock on PostgreSQL, so
 // several meadow processes starting at once migrate the database exactly once).
-import type { CreateTableBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import type { ColumnDataType, CreateTableBuilder, Expression, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-registry-and-deployments.js';
 import * as m0002 from './0002-components.js';
 
 export interface MigrationContext {
   /** Adds an auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL. */
   autoIncrementKey<T extends string>(table: CreateTableBuilder<T, never>, column: string): CreateTableBuilder<T, never>;
+  /**
+   * Text that sorts and compares by code point, whatever the database's collation, so that names page and
+   * prefix-filter the same way on SQLite (BINARY) and on any PostgreSQL (`COLLATE "C"`).
+   */
+  keyText: ColumnDataType | Expression<unknown>;
 }
 
 type MeadowMigration = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };

@@ -1,0 +1,57 @@
+// CreateDeployment refuses what no device could deploy: component versions that do not exist or are not
+// DEPLOYABLE, AWS public components meadow does not ship, and hard dependencies that cannot be resolved together.
+import { componentVersionArn, parseIotArn } from '../../core/arn.js';
+import { invalid, invalidFields, notFound } from '../../core/errors.js';
+import { isAwsComponentName, PUBLIC_COMPONENTS } from '../../core/public-components.js';
+import { ResolutionError, resolveDeployment } from '../../core/resolution/index.js';
+import type { Scope, Store } from '../../store/store.js';
+import { loadCatalog, versionsOf } from './catalog.js';
+
+type ComponentSpecs = Record<string, { componentVersion: string }>;
+
+/** The name the device keys a target's state by: `thinggroup/NAME` or `thing/NAME` (semantics §1.1). */
+export function targetGroupName(targetArn: string): string {
+  const ref = parseIotArn(targetArn)!;
+  return `${ref.kind}/${ref.name}`;
+}
+
+export async function assertDeployable(store: Store, scope: Scope, targetArn: string, components: ComponentSpecs): Promise<void> {
+  const roots: Record<string, string> = {};
+  for (const [name, { componentVersion }] of Object.entries(components)) {
+    const versions = await versionsOf(store, scope, name);
+    const found = versions.find((v) => v.version === componentVersion);
+    if (!found) {
+      if (versions.length === 0 && isAwsComponentName(name)) {
+        throw invalid(
+          `${name} is an AWS-provided public component that meadow does not ship; meadow ships ${[...PUBLIC_COMPONENTS.keys()].join(', ')}. ` +
+            'Publish your own component under another name instead.',
+          [{ name: `components[${name}]`, message: `Component ${name} is not available on meadow` }],
+          'FIELD_VALIDATION_FAILED',
+        );
+      }
+      throw notFound(
+        'componentVersion',
+        componentVersionArn(scope.region, scope.accountId, name, componentVersion),
+        `Component ${name} version ${componentVersion} does not exist` +
+          (versions.length > 0 ? ` (versions available: ${versions.slice(0, 10).map((v) => v.version).join(', ')}).` : '.'),
+      );
+    }
+    if (found.state !== 'DEPLOYABLE') {
+      throw invalidFields([
+        {
+          name: `components[${name}].componentVersion`,
+          message: `Component ${name} version ${componentVersion} is ${found.state}, not DEPLOYABLE, and cannot be deployed: ${found.message ?? ''}`.trim(),
+        },
+      ]);
+    }
+    roots[name] = componentVersion;
+  }
+  // Platforms are not known until a device resolves, so only the dependency graph is checked here.
+  const catalog = await loadCatalog(store, scope, Object.keys(roots), () => true, (type) => type === 'HARD');
+  try {
+    resolveDeployment({ [targetGroupName(targetArn)]: roots }, catalog);
+  } catch (e) {
+    if (!(e instanceof ResolutionError)) throw e;
+    throw invalidFields([{ name: 'components', message: `The components' hard dependencies cannot be resolved together: ${e.message}` }]);
+  }
+}

@@ -1,0 +1,7 @@
+// Component recipes: parse (JSON or YAML), validate, serialise, and pick the manifest for a device. Pure, no I/O.
+export * from './types.js';
+export { RecipeError } from './error.js';
+export { parseRecipe, toRecipe } from './parse.js';
+export { recipeToJson, recipeToYaml } from './serialize.js';
+export { platformMatches, selectManifest, recipePlatforms } from './platform.js';
+export { artifactFileName } from './artifact.js';
