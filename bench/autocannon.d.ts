@@ -11,7 +11,7 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     /** Each connection loops over these; setupRequest may return the request to send next. */
-    requests?: { setupRequest?: (req: RequestParams) => RequestParams }[];
+    requests?: (RequestParams & { setupRequest?: (req: RequestParams) => RequestParams })[];
   }
   interface Histogram {
     p50: number;

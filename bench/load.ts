@@ -40,24 +40,26 @@ export interface LoadResult {
 }
 
 /**
- * Sends `next()` over `connections` keep-alive connections for `seconds`. `next` must be cheap: it hands out
- * requests prepared before the run.
+ * Sends requests over `connections` keep-alive connections for `seconds`: the same one every time (autocannon
+ * then builds its bytes once), or whatever `next()` hands out, which must be cheap (prepared before the run).
  */
-export async function runLoad(endpoint: string, connections: number, seconds: number, next: () => SignedRequest): Promise<LoadResult> {
+export async function runLoad(endpoint: string, connections: number, seconds: number, request: SignedRequest | (() => SignedRequest)): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await autocannon({
     url: endpoint,
     connections,
     duration: seconds,
-    // autocannon adds Content-Length to the headers it is given: hand it a copy, keep the prepared one clean.
+    // autocannon adds Content-Length to the headers it is given: hand it copies, keep the prepared ones clean.
     requests: [
-      {
-        setupRequest: () => {
-          const r = next();
-          return { ...r, headers: { ...r.headers } };
-        },
-      },
+      typeof request === 'function'
+        ? {
+            setupRequest: () => {
+              const r = request();
+              return { ...r, headers: { ...r.headers } };
+            },
+          }
+        : { ...request, headers: { ...request.headers } },
     ],
   });
   const wallMs = performance.now() - started;

@@ -28,17 +28,20 @@ export function machineCpuSeconds(): number {
   return (user + nice + system + irq + softirq) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Below this much CPU use (in cores) the machine counts as quiet. */
+export const QUIET_CORES = 0.3;
+
 /**
  * Other work on the machine skews throughput (it shares the cores). Waits, up to `maxSeconds`, for a second in
- * which the machine used less than `cores` of CPU; returns the busiest last sample so the caller can warn.
+ * which the machine used less than QUIET_CORES; returns the last second's use, in cores, so the caller can warn.
  */
-export async function waitForQuietMachine(maxSeconds: number, cores = 0.3): Promise<number> {
+export async function waitForQuietMachine(maxSeconds: number): Promise<number> {
   const deadline = Date.now() + maxSeconds * 1000;
   for (;;) {
     const before = machineCpuSeconds();
     await new Promise((r) => setTimeout(r, 1000));
     const busy = machineCpuSeconds() - before;
-    if (busy < cores || Date.now() > deadline) return busy;
+    if (busy < QUIET_CORES || Date.now() >= deadline) return busy;
   }
 }
 

@@ -1,12 +1,14 @@
-// The AWS CLI v2 (Debian's awscli package) against a real meadow server: create and list a deployment.
+// The AWS CLI v2 (Debian's awscli package) against a real meadow server: publish a component from a recipe file,
+// then create and list a deployment of it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { STORE_KINDS } from './helpers/databases.js';
+import { minimalRecipe } from './helpers/greengrass.js';
 import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -45,7 +47,16 @@ for (const kind of STORE_KINDS) {
       assert.match(stdout, /^aws-cli\/2\./);
     });
 
-    it('creates a thing group, a deployment for it, and lists and gets it', async () => {
+    it('publishes a component from a recipe file, deploys it to a thing group, and lists and gets the deployment', async () => {
+      // fileb:// hands the recipe's bytes to the CLI, which sends them base64-encoded as the blob they are.
+      const recipeFile = join(home, 'hello-recipe.json');
+      writeFileSync(recipeFile, minimalRecipe('com.example.Hello', '1.0.0'));
+      const published = await aws('greengrassv2', 'create-component-version', '--inline-recipe', `fileb://${recipeFile}`);
+      assert.equal(published.arn, 'arn:aws:greengrass:us-east-1:123456789012:components:com.example.Hello:versions:1.0.0');
+      assert.equal(published.componentName, 'com.example.Hello');
+      assert.equal(published.componentVersion, '1.0.0');
+      assert.equal(published.status.componentState, 'DEPLOYABLE');
+
       const group = await aws('iot', 'create-thing-group', '--thing-group-name', 'cli-fleet');
       assert.equal(group.thingGroupArn, 'arn:aws:iot:us-east-1:123456789012:thinggroup/cli-fleet');
       const created = await aws(

@@ -18,6 +18,7 @@ import {
   listAll,
   newThing,
   newThingGroup,
+  publishComponents,
   rejectsWith,
   uniqueName,
 } from './helpers/greengrass.js';
@@ -25,12 +26,15 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HELLO = { 'com.example.Hello': { componentVersion: '1.0.0' } };
+/** Every component version the suites below deploy: CreateDeployment accepts only published ones. */
+const PUBLISHED = ['com.example.Hello@1.0.0', 'com.example.Other@2.3.4-beta.1+build.7'];
 
 for (const kind of STORE_KINDS) {
   describe(`CreateDeployment (${kind})`, () => {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind);
+      await publishComponents(s, PUBLISHED);
     });
     after(() => s.close());
 
@@ -189,6 +193,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind, { clock });
+      await publishComponents(s, PUBLISHED);
     });
     after(() => s.close());
 
@@ -286,6 +291,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind);
+      await publishComponents(s, PUBLISHED);
     });
     after(() => s.close());
 

@@ -14,10 +14,12 @@ import {
 import { ManualClock } from '../src/core/clock.js';
 import type { Store } from '../src/store/store.js';
 import { STORE_KINDS } from './helpers/databases.js';
-import { allDeploymentIds, deploy, listAll, newThingGroup, rejectsWith, uniqueName } from './helpers/greengrass.js';
+import { allDeploymentIds, deploy, listAll, newThingGroup, publishComponents, rejectsWith, uniqueName } from './helpers/greengrass.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const HELLO = { 'com.example.Hello': { componentVersion: '1.0.0' } };
+/** HELLO, and the version a "different body" deploys instead: both deployable, so only the token is at issue. */
+const PUBLISHED = ['com.example.Hello@1.0.0', 'com.example.Hello@1.0.1'];
 const token = () => uniqueName('token');
 
 /**
@@ -62,6 +64,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind, { wrapStore: gate.wrap });
+      await publishComponents(s, PUBLISHED);
     });
     after(() => s.close());
 
@@ -191,6 +194,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind, { clock });
+      await publishComponents(s, PUBLISHED);
     });
     after(() => s.close());
 

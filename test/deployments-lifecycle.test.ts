@@ -13,7 +13,18 @@ import {
   ValidationException,
 } from '@aws-sdk/client-greengrassv2';
 import { STORE_KINDS } from './helpers/databases.js';
-import { ACCOUNT, REGION, deploy, deploymentArnOf, fieldViolation, listAll, newThing, newThingGroup, rejectsWith } from './helpers/greengrass.js';
+import {
+  ACCOUNT,
+  REGION,
+  deploy,
+  deploymentArnOf,
+  fieldViolation,
+  listAll,
+  newThing,
+  newThingGroup,
+  publishComponents,
+  rejectsWith,
+} from './helpers/greengrass.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const HELLO = { 'com.example.Hello': { componentVersion: '1.0.0' } };
@@ -24,6 +35,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind);
+      await publishComponents(s, ['com.example.Hello@1.0.0']);
     });
     after(() => s.close());
 
@@ -177,6 +189,7 @@ for (const kind of STORE_KINDS) {
     let s: TestServer;
     before(async () => {
       s = await startTestServer(kind);
+      await publishComponents(s, ['com.example.Hello@1.0.0']);
     });
     after(() => s.close());
 

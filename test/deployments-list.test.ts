@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { ListDeploymentsCommand, ValidationException, type Deployment } from '@aws-sdk/client-greengrassv2';
 import { ListThingsCommand } from '@aws-sdk/client-iot';
 import { STORE_KINDS } from './helpers/databases.js';
-import { deploy, fieldViolation, listAll, newThing, newThingGroup, rejectsWith } from './helpers/greengrass.js';
+import { deploy, fieldViolation, listAll, newThing, newThingGroup, publishComponents, rejectsWith } from './helpers/greengrass.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const HELLO = { 'com.example.Hello': { componentVersion: '1.0.0' } };
@@ -33,6 +33,7 @@ for (const kind of STORE_KINDS) {
 
     before(async () => {
       s = await startTestServer(kind);
+      await publishComponents(s, ['com.example.Hello@1.0.0']);
       [groupA, groupB, thing, parent, child] = [
         await newThingGroup(s, 'list-a'),
         await newThingGroup(s, 'list-b'),

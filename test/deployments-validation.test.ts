@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ValidationException, type CreateDeploymentCommandInput } from '@aws-sdk/client-greengrassv2';
 import { STORE_KINDS } from './helpers/databases.js';
-import { allDeploymentIds, deploy, fieldViolation, newThingGroup, rejectsWith } from './helpers/greengrass.js';
+import { allDeploymentIds, deploy, fieldViolation, newThingGroup, publishComponents, rejectsWith } from './helpers/greengrass.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const C = 'com.example.Hello';
@@ -94,6 +94,8 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       s = await startTestServer(kind);
       group = await newThingGroup(s);
+      // What the requests deploy exists, so each refusal below is for its one broken rule alone.
+      await publishComponents(s, [`${C}@1.0.0`, `${C}@1.0.0-rc.1+build.5`, 'other@1.0.0']);
     });
     after(() => s.close());
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateDeploymentCommand, GreengrassV2Client, ListDeploymentsCommand, ThrottlingException } from '@aws-sdk/client-greengrassv2';
 import { STORE_KINDS } from './helpers/databases.js';
-import { allDeploymentIds, expectErrorResponse, newThingGroup, rejectsNamed, signRequest, signedFetch } from './helpers/greengrass.js';
+import { allDeploymentIds, expectErrorResponse, newThingGroup, publishComponents, rejectsNamed, signRequest, signedFetch } from './helpers/greengrass.js';
 import { TEST_CREDENTIALS, clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const DEPLOYMENTS = '/greengrass/v2/deployments';
@@ -20,6 +20,8 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       s = await startTestServer(kind);
       target = await newThingGroup(s);
+      // Evil is what a tampered body deploys: published too, so only the broken signature can refuse it.
+      await publishComponents(s, ['com.example.Hello@1.0.0', 'com.example.Evil@6.6.6']);
       goodBody = JSON.stringify({ targetArn: target, components: HELLO });
     });
     after(() => s.close());

@@ -18,6 +18,8 @@ type Input = Record<string, unknown>;
 
 const THING_GROUP_ARN = 'arn:aws:iot:us-east-1:123456789012:thinggroup/model-fleet';
 const DEPLOYMENT_ARN = 'arn:aws:greengrass:us-east-1:123456789012:deployments:model-deployment-id';
+const COMPONENT_ARN = 'arn:aws:greengrass:us-east-1:123456789012:components:com.example.Model';
+const COMPONENT_VERSION_ARN = `${COMPONENT_ARN}:versions:1.0.0`;
 const ATTRIBUTE_PAYLOAD = { attributes: { serial: 'SN-0001' }, merge: false };
 const GROUP_PROPERTIES = { thingGroupDescription: 'Model fleet', attributePayload: ATTRIBUTE_PAYLOAD };
 
@@ -51,6 +53,40 @@ const BASE_INPUTS: Record<'greengrassv2' | 'iot', Record<string, Input>> = {
       parentTargetArn: 'arn:aws:iot:us-east-1:123456789012:thinggroup/model-parent',
       tags: { team: 'edge' },
       clientToken: 'model-token-1',
+    },
+    CreateComponentVersion: {
+      inlineRecipe: Buffer.from('{}'),
+      lambdaFunction: {
+        lambdaArn: 'arn:aws:lambda:us-east-1:123456789012:function:model-function:1',
+        componentName: 'com.example.Model',
+        componentVersion: '1.0.0',
+        componentPlatforms: [{ name: 'linux', attributes: { os: 'linux' } }],
+        componentDependencies: { 'com.example.Dependency': { versionRequirement: '^1.0.0', dependencyType: 'HARD' } },
+        componentLambdaParameters: {
+          eventSources: [{ topic: 'model/topic', type: 'PUB_SUB' }],
+          inputPayloadEncodingType: 'json',
+          environmentVariables: { MODEL: 'yes' },
+          linuxProcessParams: {
+            isolationMode: 'GreengrassContainer',
+            containerParams: {
+              volumes: [{ sourcePath: '/src', destinationPath: '/dst', permission: 'ro' }],
+              devices: [{ path: '/dev/model', permission: 'rw' }],
+            },
+          },
+        },
+      },
+      tags: { team: 'edge' },
+      clientToken: 'model-token-2',
+    },
+    DescribeComponent: { arn: COMPONENT_VERSION_ARN },
+    GetComponent: { arn: COMPONENT_VERSION_ARN, recipeOutputFormat: 'YAML' },
+    ListComponents: { scope: 'PRIVATE', maxResults: 10 },
+    ListComponentVersions: { arn: COMPONENT_ARN, maxResults: 10 },
+    DeleteComponent: { arn: COMPONENT_VERSION_ARN },
+    GetComponentVersionArtifact: { arn: COMPONENT_VERSION_ARN, artifactName: 'model-artifact.zip', s3EndpointType: 'REGIONAL', iotEndpointType: 'standard' },
+    ResolveComponentCandidates: {
+      platform: { name: 'linux', attributes: { os: 'linux' } },
+      componentCandidates: [{ componentName: 'com.example.Model', componentVersion: '1.0.0', versionRequirements: { 'com.example.Dependent': '^1.0.0' } }],
     },
     GetDeployment: { deploymentId: 'model-deployment-id' },
     ListDeployments: { targetArn: THING_GROUP_ARN, historyFilter: 'ALL', parentTargetArn: THING_GROUP_ARN, maxResults: 10 },

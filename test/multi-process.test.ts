@@ -1,12 +1,17 @@
 // Two meadow processes on one PostgreSQL database keep the guarantees of one: revisions for a target are
-// unique and consecutive with exactly one latest, and a client token is honoured across processes.
+// unique and consecutive with exactly one latest, a client token is honoured across processes, and a component
+// published through one process can be deployed through the other.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateDeploymentCommand, GreengrassV2Client, ListDeploymentsCommand, paginateListDeployments } from '@aws-sdk/client-greengrassv2';
 import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import { createDatabase, POSTGRES_URL } from './helpers/databases.js';
+import { publishComponents } from './helpers/greengrass.js';
 import { spawnMeadow, type MeadowProcess } from './helpers/process.js';
 import { clientConfig, TEST_CREDENTIALS } from './helpers/server.js';
+
+/** Deployments of one target created at once: the i-th deploys com.example.A 1.0.i. */
+const N = 40;
 
 describe('two meadow processes on one PostgreSQL database', { skip: POSTGRES_URL ? false : 'needs MEADOW_TEST_DATABASE_URL' }, () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
@@ -26,6 +31,8 @@ describe('two meadow processes on one PostgreSQL database', { skip: POSTGRES_URL
     [a, b] = await Promise.all([spawnMeadow({ ...env, MEADOW_DATA_DIR: '/tmp/meadow-mp-a' }), spawnMeadow({ ...env, MEADOW_DATA_DIR: '/tmp/meadow-mp-b' })]);
     ggA = new GreengrassV2Client(clientConfig(a.endpoint));
     ggB = new GreengrassV2Client(clientConfig(b.endpoint));
+    // Each version is published through the process that will not deploy it (deployment i goes through A when i is even).
+    for (let i = 0; i < N; i++) await publishComponents({ gg: i % 2 === 0 ? ggB : ggA }, [`com.example.A@1.0.${i}`]);
   });
 
   after(async () => {
@@ -39,7 +46,6 @@ describe('two meadow processes on one PostgreSQL database', { skip: POSTGRES_URL
     const iot = new IoTClient(clientConfig(a.endpoint));
     const { thingGroupArn } = await iot.send(new CreateThingGroupCommand({ thingGroupName: 'shared-fleet' }));
     iot.destroy();
-    const N = 40;
     const results = await Promise.all(
       Array.from({ length: N }, (_, i) =>
         (i % 2 === 0 ? ggA : ggB).send(

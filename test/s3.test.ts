@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import {
   AbortMultipartUploadCommand,
@@ -38,6 +39,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GetDeploymentCommand, ResourceNotFoundException } from '@aws-sdk/client-greengrassv2';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { ArtifactError } from '../src/artifacts/artifact-store.js';
+import { LocalArtifactStore } from '../src/artifacts/local-store.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
 
@@ -205,7 +208,7 @@ for (const kind of STORE_KINDS) {
         await assert.rejects(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'dir/sub/hello.txt' })), (e: any) => {
           assert.ok(e instanceof NoSuchKey);
           assert.equal(e.$metadata.httpStatusCode, 404);
-          assert.equal(e.Key, 'dir/sub/hello.txt');
+          assert.equal((e as any).Key, 'dir/sub/hello.txt');
           return true;
         });
         await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'objects', Key: 'dir/sub/hello.txt' })), NotFound);
@@ -291,7 +294,7 @@ for (const kind of STORE_KINDS) {
         assert.ok(UploadId);
         const etags: string[] = [];
         for (const [i, part] of parts.entries()) {
-          const up = await s3.send(new UploadPartCommand({ Bucket: 'multipart', Key: 'big/app.zip', UploadId, PartNumber: i + 1, Body: part }));
+          const up: { ETag?: string } = await s3.send(new UploadPartCommand({ Bucket: 'multipart', Key: 'big/app.zip', UploadId, PartNumber: i + 1, Body: part }));
           assert.equal(up.ETag, `"${md5(part)}"`);
           etags.push(up.ETag!);
         }
@@ -360,7 +363,7 @@ for (const kind of STORE_KINDS) {
       it('serves presigned GET and PUT URLs to plain fetch, and refuses tampered or expired ones', async () => {
         await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
         await s3.send(new PutObjectCommand({ Bucket: 'presigned', Key: 'public/app.zip', Body: 'zip bytes' }));
-        await s3.send(new PutObjectCommand({ Bucket: 'presigned', Key: 'private/secret.txt', Body: 'secret' }));
+        await s3.send(new PutObjectCommand({ Bucket: 'presigned', Key: 'private/other.txt', Body: 'not for this URL' }));
 
         const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'presigned', Key: 'public/app.zip' }), { expiresIn: 300 });
         assert.match(url, /X-Amz-Signature=[0-9a-f]{64}/);
@@ -372,12 +375,13 @@ for (const kind of STORE_KINDS) {
         assert.equal(await ranged.text(), 'bytes');
 
         // The same signature on another key, or a longer lifetime than was signed, is refused.
-        for (const tampered of [url.replace('public/app.zip', 'private/secret.txt'), url.replace('X-Amz-Expires=300', 'X-Amz-Expires=3000')]) {
+        for (const tampered of [url.replace('public/app.zip', 'private/other.txt'), url.replace('X-Amz-Expires=300', 'X-Amz-Expires=3000')]) {
+          assert.notEqual(tampered, url);
           const refused = await fetch(tampered);
           const body = await refused.text();
           assert.equal(refused.status, 403, body);
           assert.match(body, /<Code>SignatureDoesNotMatch<\/Code>/);
-          assert.doesNotMatch(body, /secret/);
+          assert.doesNotMatch(body, /not for this URL/);
         }
         const expired = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'presigned', Key: 'public/app.zip' }), {
           expiresIn: 60,
@@ -408,16 +412,21 @@ for (const kind of STORE_KINDS) {
           unknownKey.destroy();
         }
         await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'objects', Key: 'never' })), NotFound);
+        // Unsigned requests name no service; meadow refuses them (in the AWS API's words) and serves nothing.
         const anonymous = await fetch(`${s.endpoint}/objects/dir`);
         assert.equal(anonymous.status, 403);
-        assert.match(await anonymous.text(), /<Code>AccessDenied<\/Code>/);
+        assert.doesNotMatch(await anonymous.text(), /file named like a folder/);
       });
 
-      describe('hand-signed aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
-        /** Sends a PUT whose body is framed in signed chunks; `tamper` changes the framed body after signing. */
-        async function streamingPut(key: string, chunks: Buffer[], tamper?: (framed: Buffer) => Buffer): Promise<Response> {
+      describe('hand-signed aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER])', () => {
+        /**
+         * Sends a PUT whose body is framed in signed chunks, with a signed CRC32 trailer when `crc32` is given;
+         * `tamper` changes the framed body after signing.
+         */
+        async function streamingPut(key: string, chunks: Buffer[], opts: { crc32?: string; tamper?: (framed: Buffer) => Buffer } = {}): Promise<Response> {
           const url = new URL(s.endpoint);
           const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: TEST_CREDENTIALS, sha256: Sha256, uriEscapePath: false });
+          const trailerHeaders: Record<string, string> = opts.crc32 ? { 'x-amz-trailer': 'x-amz-checksum-crc32' } : {};
           const signed = await signer.sign({
             method: 'PUT',
             protocol: url.protocol,
@@ -428,8 +437,9 @@ for (const kind of STORE_KINDS) {
             headers: {
               host: url.host,
               'content-encoding': 'aws-chunked',
-              'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+              'x-amz-content-sha256': opts.crc32 ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
               'x-amz-decoded-content-length': String(chunks.reduce((n, c) => n + c.length, 0)),
+              ...trailerHeaders,
             },
           });
           const headers = signed.headers as Record<string, string>;
@@ -442,13 +452,20 @@ for (const kind of STORE_KINDS) {
           const framed: Buffer[] = [];
           for (const chunk of [...chunks, Buffer.alloc(0)]) {
             const sig = hmac(key0, ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previous, EMPTY_SHA256, sha256(chunk)].join('\n')).toString('hex');
-            framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), chunk, Buffer.from('\r\n'));
+            framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), chunk);
+            if (chunk.length > 0) framed.push(Buffer.from('\r\n'));
             previous = sig;
           }
-          let body = Buffer.concat(framed);
-          if (tamper) body = tamper(body);
+          if (opts.crc32) {
+            const trailer = `x-amz-checksum-crc32:${opts.crc32}\n`;
+            const trailerSig = hmac(key0, ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, previous, sha256(trailer)].join('\n')).toString('hex');
+            framed.push(Buffer.from(`x-amz-checksum-crc32:${opts.crc32}\r\nx-amz-trailer-signature:${trailerSig}\r\n`));
+          }
+          framed.push(Buffer.from('\r\n'));
+          let body: Buffer = Buffer.concat(framed);
+          if (opts.tamper) body = opts.tamper(body);
           const { host: _host, ...sendHeaders } = headers;
-          return fetch(`${s.endpoint}/chunked/${key}`, { method: 'PUT', headers: sendHeaders, body });
+          return fetch(`${s.endpoint}/chunked/${key}`, { method: 'PUT', headers: sendHeaders, body: new Uint8Array(body) });
         }
 
         before(async () => {
@@ -465,13 +482,31 @@ for (const kind of STORE_KINDS) {
           assert.ok((await drain(got.Body)).equals(whole));
         });
 
+        it('accepts a signed CRC32 trailer, and refuses one that does not match the bytes', async () => {
+          const chunks = [randomBytes(80 * 1024), randomBytes(10)];
+          const whole = Buffer.concat(chunks);
+          const crc = Buffer.alloc(4);
+          crc.writeUInt32BE(crc32(whole));
+          const res = await streamingPut('trailed.bin', chunks, { crc32: crc.toString('base64') });
+          assert.equal(res.status, 200, await res.text());
+          assert.ok((await drain((await s3.send(new GetObjectCommand({ Bucket: 'chunked', Key: 'trailed.bin' }))).Body)).equals(whole));
+
+          const wrong = await streamingPut('wrong-crc.bin', chunks, { crc32: 'AAAAAA==' });
+          const body = await wrong.text();
+          assert.equal(wrong.status, 400, body);
+          assert.match(body, /<Code>BadDigest<\/Code>/);
+          await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'chunked', Key: 'wrong-crc.bin' })), NotFound);
+        });
+
         it('refuses a tampered chunk with SignatureDoesNotMatch and keeps the object it would have replaced', async () => {
           await s3.send(new PutObjectCommand({ Bucket: 'chunked', Key: 'kept.txt', Body: 'the original' }));
           const chunks = [Buffer.alloc(70 * 1024, 'a'), Buffer.alloc(70 * 1024, 'b')];
-          const res = await streamingPut('kept.txt', chunks, (framed) => {
-            const copy = Buffer.from(framed);
-            copy[copy.indexOf('b'.charCodeAt(0)) + 10] = 'c'.charCodeAt(0); // one byte of the second chunk
-            return copy;
+          const res = await streamingPut('kept.txt', chunks, {
+            tamper: (framed) => {
+              const copy = Buffer.from(framed);
+              copy[copy.indexOf('b'.charCodeAt(0)) + 10] = 'c'.charCodeAt(0); // one byte of the second chunk
+              return copy;
+            },
           });
           const body = await res.text();
           assert.equal(res.status, 403, body);
@@ -586,3 +621,74 @@ for (const kind of STORE_KINDS) {
     });
   }
 }
+
+// The local store's own promises, checked on its files directly (no database is involved).
+describe('local artifact store on disk', () => {
+  let root: string;
+  let store: LocalArtifactStore;
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'meadow-artifacts-'));
+    store = await LocalArtifactStore.open(root);
+    await store.createBucket('disk');
+  });
+  after(async () => {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('digests as Greengrass recipes want it: base64 of the raw SHA-256, as node’s crypto computes it', async () => {
+    await store.putObject('disk', 'abc.txt', Readable.from([Buffer.from('abc')]));
+    // The SHA-256 test vector for "abc", base64-encoded.
+    assert.equal(await store.digest('disk', 'abc.txt'), 'ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=');
+
+    const file = join(root, 'known.bin');
+    writeFileSync(file, randomBytes(3 * MiB + 17));
+    const put = await store.putObject('disk', 'files/known.bin', createReadStream(file), { contentType: 'application/octet-stream' });
+    const expected = createHash('sha256').update(readFileSync(file)).digest('base64');
+    assert.equal(put.sha256Base64, expected);
+    assert.equal(await store.digest('disk', 'files/known.bin'), expected);
+    assert.equal((await store.headObject('disk', 'files/known.bin')).size, 3 * MiB + 17);
+  });
+
+  it('never shows a half-written object: leftovers of a crash are invisible, and old temp files are swept', async () => {
+    await store.putObject('disk', 'app.zip', Readable.from([Buffer.from('version one')]));
+    // A crash after the new bytes were moved in but before the metadata named them, and one mid-write.
+    const objects = join(root, 'buckets', 'disk', 'objects');
+    writeFileSync(join(objects, `app.zip.${'0'.repeat(16)}.obj`), 'version two, never committed');
+    writeFileSync(join(objects, `other.${'1'.repeat(16)}.obj`), 'an object that never was');
+    const stale = join(root, 'tmp', 'half-written');
+    writeFileSync(stale, 'half');
+    const fresh = join(root, 'tmp', 'being-written');
+    writeFileSync(fresh, 'in progress elsewhere');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+
+    const reopened = await LocalArtifactStore.open(root);
+    const got = await reopened.getObject('disk', 'app.zip');
+    assert.equal((await drain(got.stream)).toString(), 'version one');
+    const listed = await reopened.listObjectsV2('disk');
+    assert.deepEqual(
+      listed.objects.map((o) => o.key),
+      ['abc.txt', 'app.zip', 'files/known.bin'],
+    );
+    await assert.rejects(reopened.headObject('disk', 'other'), (e: any) => e instanceof ArtifactError && e.code === 'NoSuchKey');
+    assert.ok(!existsSync(stale), 'a day-old temp file is swept');
+    assert.ok(existsSync(fresh), 'a recent temp file may belong to a write in progress');
+    await reopened.close();
+  });
+
+  it('refuses keys that could name a path outside the bucket, and writes nothing for them', async () => {
+    for (const key of ['../../escape.txt', 'a/../../escape.txt', 'a/./b', '..']) {
+      await assert.rejects(store.putObject('disk', key, Readable.from([Buffer.from('x')])), (e: any) => {
+        assert.ok(e instanceof ArtifactError);
+        assert.equal(e.code, 'InvalidArgument');
+        assert.match(e.message, /path segment/);
+        return true;
+      });
+    }
+    await assert.rejects(store.putObject('disk', `${'x'.repeat(201)}/y`, Readable.from([Buffer.from('x')])), (e: any) => e.code === 'InvalidArgument');
+    await assert.rejects(store.putObject('disk', 'k'.repeat(1025), Readable.from([Buffer.from('x')])), (e: any) => e.code === 'KeyTooLongError');
+    assert.ok(!existsSync(join(root, 'escape.txt')) && !existsSync(join(root, 'buckets', 'escape.txt')));
+    assert.deepEqual(readdirSync(join(root, 'tmp')).sort(), ['being-written']);
+  });
+});

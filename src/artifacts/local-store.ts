@@ -10,7 +10,7 @@
 // both exist, and no key can name a path outside its bucket.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -96,7 +96,18 @@ export class LocalArtifactStore implements ArtifactStore {
   static async open(root: string): Promise<LocalArtifactStore> {
     const store = new LocalArtifactStore(root);
     for (const dir of ['buckets', 'uploads', 'tmp']) await mkdir(join(store.root, dir), { recursive: true });
+    await store.sweepTmp();
     return store;
+  }
+
+  /** Removes what a crash left half-written under tmp/; only old files, as another process may be writing. */
+  private async sweepTmp(): Promise<void> {
+    const dayAgo = Date.now() - 24 * 3600 * 1000;
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < dayAgo) await rm(path, { recursive: true, force: true });
+    }
   }
 
   async close(): Promise<void> {}

@@ -127,23 +127,23 @@ export class S3ArtifactStore implements ArtifactStore {
     checkBucketName(bucket);
     checkKey(key);
     const sha256 = createHash('sha256');
-    const tapped = tap(body, (chunk) => sha256.update(chunk));
-    const sized = await this.withLength(tapped, opts.contentLength);
+    const sized = await this.withLength(body, opts.contentLength);
     try {
       const out = await this.call(
-        () =>
+        (abortSignal) =>
           this.client.send(
             new PutObjectCommand({
               Bucket: bucket,
               Key: key,
-              Body: sized.stream,
+              Body: isolate(sized.stream, (chunk) => sha256.update(chunk)),
               ContentLength: sized.length,
               ContentType: opts.contentType || DEFAULT_CONTENT_TYPE,
               ChecksumAlgorithm: 'SHA256',
             }),
+            { abortSignal },
           ),
         { BucketName: bucket, Key: key },
-        body,
+        sized.stream,
       );
       return { etag: bareEtag(out.ETag ?? ''), size: sized.length, sha256Base64: sha256.digest('base64') };
     } finally {
@@ -248,12 +248,13 @@ export class S3ArtifactStore implements ArtifactStore {
     const sized = await this.withLength(body, opts.contentLength);
     try {
       const out = await this.call(
-        () =>
+        (abortSignal) =>
           this.client.send(
-            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: sized.stream, ContentLength: sized.length }),
+            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: isolate(sized.stream), ContentLength: sized.length }),
+            { abortSignal },
           ),
         { BucketName: bucket, Key: key, UploadId: uploadId },
-        body,
+        sized.stream,
       );
       return { etag: bareEtag(out.ETag ?? '') };
     } finally {
@@ -308,11 +309,16 @@ export class S3ArtifactStore implements ArtifactStore {
    * Runs an SDK call, translating its errors. When a request body failed (it did not verify, or its sender
    * went away), that failure is the one to report, not the SDK's view of the aborted upload.
    */
-  private async call<T>(send: () => Promise<T>, details: Record<string, string>, body?: Readable): Promise<T> {
+  private async call<T>(send: (abortSignal: AbortSignal) => Promise<T>, details: Record<string, string>, body?: Readable): Promise<T> {
+    const abort = new AbortController();
     let bodyError: unknown;
-    body?.once('error', (e) => (bodyError = e));
+    // A failed body would leave the upload waiting for bytes that never come: abort it.
+    body?.once('error', (e) => {
+      bodyError = e;
+      abort.abort();
+    });
     try {
-      return await send();
+      return await send(abort.signal);
     } catch (e) {
       throw bodyError ?? translate(e, details);
     }
@@ -345,14 +351,17 @@ function noSuchBucket(bucket: string): ArtifactError {
   return new ArtifactError('NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket });
 }
 
-/** The same stream, with `see` shown every chunk on the way; errors travel along. */
-function tap(body: Readable, see: (chunk: Buffer) => void): Readable {
+/**
+ * The bytes of `source` for the SDK to send, shown to `see` on the way. Errors stay on the source, where
+ * call() turns them into an aborted request: the SDK wraps bodies in streams of its own that do not always
+ * listen for errors, and an error reaching one of those would be an uncaught exception.
+ */
+function isolate(source: Readable, see?: (chunk: Buffer) => void): Readable {
   const through = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      see(chunk);
+      see?.(chunk);
       done(null, chunk);
     },
   });
-  body.on('error', (e) => through.destroy(e));
-  return body.pipe(through);
+  return source.pipe(through);
 }

@@ -7,6 +7,12 @@ export const thingArn = (s: Scope, name: string) => `arn:${PARTITION}:iot:${s.re
 export const thingGroupArn = (s: Scope, name: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:thinggroup/${name}`;
 export const iotJobArn = (s: Scope, jobId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:job/${jobId}`;
 export const deploymentArn = (s: Scope, id: string) => `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:deployments:${id}`;
+/**
+ * The revision of a target's deployment as devices see it (semantics §1.1): the nucleus keys all per-target state by
+ * the `thinggroup/NAME` / `thing/NAME` part and ignores the revision suffix.
+ */
+export const configurationArn = (s: Scope, kind: 'thing' | 'thinggroup', name: string, revision: number) =>
+  `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:configuration:${kind}/${name}:${revision}`;
 
 export interface IotResourceRef {
   kind: 'thing' | 'thinggroup';

@@ -265,6 +265,8 @@ export function verifiedBody(raw: Readable, payload: PayloadCheck, headers: Head
     throw new S3Error('InvalidDigest', 400, 'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5.');
   }
   const body = new VerifyingBody(payload, decoder, expectedChecksums(payload, headers), contentMd5, declaredLength(payload, headers));
+  // Whoever reads the body sees its error; this listener only keeps an unread failure from crashing meadow.
+  body.on('error', () => {});
   raw.on('error', (e) => body.destroy(e));
   raw.on('close', () => {
     if (!raw.readableEnded) body.destroy(incomplete('The connection closed before the whole body arrived.'));

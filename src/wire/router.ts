@@ -72,15 +72,13 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
       if (parts[i] !== seg.literal) return undefined;
       continue;
     }
-    if (seg.greedy) {
-      const rest = parts.slice(i);
-      if (rest.length === 0 || rest.join('') === '') return undefined;
-      labels[seg.label] = rest.map(decode).join('/');
-      return labels;
-    }
     // An empty segment still binds the label (`GET /things/` is DescribeThing with thingName ''), so the
     // validator can name the member and its length rule instead of answering "no such operation".
     if (parts[i] === undefined) return undefined;
+    if (seg.greedy) {
+      labels[seg.label] = parts.slice(i).map(decode).join('/');
+      return labels;
+    }
     labels[seg.label] = decode(parts[i]);
   }
   return parts.length === segments.length ? labels : undefined;

@@ -1,14 +1,19 @@
-// Shared steps for the Greengrass V2 deployment suites: targets to deploy to, error expectations that check the
-// exact SDK class and the response headers, complete listings, and raw signed HTTP for what the SDK cannot send.
+// Shared steps for the Greengrass V2 deployment suites: targets to deploy to, components to deploy, error
+// expectations that check the exact SDK class and the response headers, complete listings, and raw signed HTTP for
+// what the SDK cannot send.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import {
+  ConflictException,
   GreengrassV2ServiceException,
   paginateListDeployments,
+  type CreateComponentVersionCommandOutput,
   type CreateDeploymentCommandInput,
   type Deployment,
+  type GreengrassV2Client,
   type ListDeploymentsCommandInput,
+  CreateComponentVersionCommand,
   CreateDeploymentCommand,
   ListDeploymentsCommand,
 } from '@aws-sdk/client-greengrassv2';
@@ -30,6 +35,57 @@ export async function newThingGroup(s: TestServer, name = uniqueName('group'), p
 export async function newThing(s: TestServer, name = uniqueName('thing')): Promise<string> {
   const out = await s.iot.send(new CreateThingCommand({ thingName: name }));
   return out.thingArn!;
+}
+
+/** A dependency as a recipe declares it. */
+export interface RecipeDependency {
+  VersionRequirement: string;
+  DependencyType?: 'HARD' | 'SOFT';
+}
+
+export interface RecipeOptions {
+  dependencies?: Record<string, RecipeDependency>;
+  /** Artifact URIs of the manifest; none by default, so publishing needs no artifact store. */
+  artifacts?: string[];
+}
+
+/** The smallest valid recipe (JSON): one manifest for any platform whose Run step prints the component's name. */
+export function minimalRecipe(name: string, version: string, { dependencies, artifacts }: RecipeOptions = {}): string {
+  return JSON.stringify({
+    RecipeFormatVersion: '2020-01-25',
+    ComponentName: name,
+    ComponentVersion: version,
+    ...(dependencies && { ComponentDependencies: dependencies }),
+    Manifests: [{ Lifecycle: { Run: `echo ${name} ${version}` }, ...(artifacts && { Artifacts: artifacts.map((Uri) => ({ Uri })) }) }],
+  });
+}
+
+/** Publishes one component version from a minimal recipe through CreateComponentVersion; returns the response. */
+export async function publishComponent(
+  s: { gg: GreengrassV2Client },
+  name: string,
+  version: string,
+  opts: RecipeOptions = {},
+): Promise<CreateComponentVersionCommandOutput> {
+  return s.gg.send(new CreateComponentVersionCommand({ inlineRecipe: Buffer.from(minimalRecipe(name, version, opts)) }));
+}
+
+/**
+ * Makes every `name@version` in the list deployable, publishing the ones that do not exist yet (a version that
+ * exists already is left as it is), so suites can deploy them.
+ */
+export async function publishComponents(s: { gg: GreengrassV2Client }, refs: string[]): Promise<void> {
+  for (const ref of refs) {
+    const at = ref.lastIndexOf('@');
+    assert.ok(at > 0, `'${ref}' is not name@version`);
+    const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];
+    try {
+      const out = await publishComponent(s, name, version);
+      assert.equal(out.status?.componentState, 'DEPLOYABLE', `${ref} was published ${out.status?.componentState}: ${JSON.stringify(out.status)}`);
+    } catch (e) {
+      if (!(e instanceof ConflictException && e.resourceType === 'componentVersion')) throw e;
+    }
+  }
 }
 
 export const deploymentArnOf = (deploymentId: string, account = ACCOUNT, region = REGION) =>

@@ -20,15 +20,16 @@ export interface CatalogVersion {
   createdAt: number;
 }
 
-// Stored recipes never change under one (name, version, createdAt), so parsed ones can be reused.
-const parsed = new Map<string, Recipe>();
+// Parsed recipes are reused while their stored JSON is the same. The JSON is compared, not just the key: a version
+// deleted and published again within one clock tick (or another server in this process) has the same key.
+const parsed = new Map<string, { json: string; recipe: Recipe }>();
 function recipeOf(key: string, json: string): Recipe {
-  let r = parsed.get(key);
-  if (!r) {
-    if (parsed.size > 5000) parsed.clear();
-    parsed.set(key, (r = parseRecipe(json)));
-  }
-  return r;
+  const hit = parsed.get(key);
+  if (hit?.json === json) return hit.recipe;
+  if (parsed.size > 5000) parsed.clear();
+  const recipe = parseRecipe(json);
+  parsed.set(key, { json, recipe });
+  return recipe;
 }
 
 function publicVersions(scope: Scope, name: string): CatalogVersion[] {

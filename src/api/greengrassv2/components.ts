@@ -19,7 +19,7 @@ import { ResolutionError, resolveCandidate } from '../../core/resolution/index.j
 import type { ComponentState, Scope, Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { idempotent } from '../idempotency.js';
-import { findVersion, loadCatalog, versionsOf, type CatalogVersion } from './catalog.js';
+import { loadCatalog, versionsOf, type CatalogVersion } from './catalog.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -221,6 +221,10 @@ async function deleteComponent(ctx: RequestContext, input: Input) {
     }
     await tx.deleteComponentVersion(ctx.scope, ref.name, ref.version);
     await tx.removeTags(ctx.scope, input.arn, []);
+    // The component's own tags go with its last version.
+    if ((await tx.listVersionsOfComponent(ctx.scope, ref.name)).length === 0) {
+      await tx.removeTags(ctx.scope, componentArn(ctx.scope.region, ctx.scope.accountId, ref.name), []);
+    }
   });
 }
 

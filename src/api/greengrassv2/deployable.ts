@@ -1,7 +1,7 @@
 // CreateDeployment refuses what no device could deploy: component versions that do not exist or are not
 // DEPLOYABLE, AWS public components meadow does not ship, and hard dependencies that cannot be resolved together.
 import { componentVersionArn, parseIotArn } from '../../core/arn.js';
-import { invalid, invalidFields, notFound } from '../../core/errors.js';
+import { invalidFields, notFound } from '../../core/errors.js';
 import { isAwsComponentName, PUBLIC_COMPONENTS } from '../../core/public-components.js';
 import { ResolutionError, resolveDeployment } from '../../core/resolution/index.js';
 import type { Scope, Store } from '../../store/store.js';
@@ -15,6 +15,12 @@ export function targetGroupName(targetArn: string): string {
   return `${ref.kind}/${ref.name}`;
 }
 
+/** A violation in the AWS validator's wording, which names the member in the message too. */
+const violation = (name: string, value: string, rule: string) => ({
+  name,
+  message: `Value '${value}' at '${name}' failed to satisfy constraint: ${rule}`,
+});
+
 export async function assertDeployable(store: Store, scope: Scope, targetArn: string, components: ComponentSpecs): Promise<void> {
   const roots: Record<string, string> = {};
   for (const [name, { componentVersion }] of Object.entries(components)) {
@@ -22,12 +28,14 @@ export async function assertDeployable(store: Store, scope: Scope, targetArn: st
     const found = versions.find((v) => v.version === componentVersion);
     if (!found) {
       if (versions.length === 0 && isAwsComponentName(name)) {
-        throw invalid(
-          `${name} is an AWS-provided public component that meadow does not ship; meadow ships ${[...PUBLIC_COMPONENTS.keys()].join(', ')}. ` +
-            'Publish your own component under another name instead.',
-          [{ name: `components[${name}]`, message: `Component ${name} is not available on meadow` }],
-          'FIELD_VALIDATION_FAILED',
-        );
+        throw invalidFields([
+          violation(
+            `components[${name}]`,
+            name,
+            `${name} is an AWS-provided public component that meadow does not ship (meadow ships ${[...PUBLIC_COMPONENTS.keys()].join(', ')}); ` +
+              'publish your own component under another name instead',
+          ),
+        ]);
       }
       throw notFound(
         'componentVersion',
@@ -37,11 +45,14 @@ export async function assertDeployable(store: Store, scope: Scope, targetArn: st
       );
     }
     if (found.state !== 'DEPLOYABLE') {
+      // Say why the version is not deployable: the per-artifact errors are what the caller has to fix.
+      const why = [found.message, ...Object.entries(found.errors ?? {}).map(([uri, error]) => `${uri}: ${error}`)].filter((m) => m && m !== 'NONE');
       throw invalidFields([
-        {
-          name: `components[${name}].componentVersion`,
-          message: `Component ${name} version ${componentVersion} is ${found.state}, not DEPLOYABLE, and cannot be deployed: ${found.message ?? ''}`.trim(),
-        },
+        violation(
+          `components[${name}].componentVersion`,
+          componentVersion,
+          `Component ${name} version ${componentVersion} is ${found.state}, not DEPLOYABLE, and cannot be deployed` + (why.length > 0 ? ` (${why.join(' ')})` : ''),
+        ),
       ]);
     }
     roots[name] = componentVersion;

@@ -1,5 +1,5 @@
 // Tags on Greengrass resources: a map on the resource's ARN (unlike IoT's list of Key/Value pairs).
-import { inScope, parseGreengrassArn } from '../../core/arn.js';
+import { inScope, parseComponentArn, parseGreengrassArn } from '../../core/arn.js';
 import { invalidFields, notFound } from '../../core/errors.js';
 import type { Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
@@ -7,11 +7,23 @@ import type { HandlerTable, Input, RequestContext } from '../context.js';
 const MAX_TAGS = 200;
 
 /**
- * Only resources that exist can carry tags. Components and core devices arrive with later features.
+ * Only resources that exist can carry tags: deployments and the caller's own components (a component ARN, or
+ * one version's ARN). Core devices arrive with the device endpoints.
  * Writers pass `lock`: they hold the deployment's target lock, as DeleteDeployment does, so that tags cannot be
  * written for a deployment that a concurrent delete has just removed (they would outlive it).
  */
 async function assertTaggable(store: Store, ctx: RequestContext, arn: string, { lock = false } = {}): Promise<void> {
+  const component = parseComponentArn(arn);
+  if (component) {
+    const own = component.region === ctx.scope.region && component.accountId === ctx.scope.accountId;
+    const exists =
+      own &&
+      (component.version !== undefined
+        ? await store.getComponentVersion(ctx.scope, component.name, component.version)
+        : (await store.listVersionsOfComponent(ctx.scope, component.name)).length > 0);
+    if (!exists) throw notFound(component.version ? 'componentVersion' : 'component', arn, `Resource ${arn} does not exist.`);
+    return;
+  }
   const ref = parseGreengrassArn(arn);
   const find = async () => (ref && inScope(ref, ctx.scope) && ref.kind === 'deployments' ? store.getDeployment(ctx.scope, ref.id) : undefined);
   let found = await find();
