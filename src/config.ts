@@ -16,6 +16,12 @@ export interface Config {
   s3AccessKeyId?: string;
   s3SecretAccessKey?: string;
   s3Region: string;
+  /** An operator-supplied certificate authority (PEM files); unset = meadow's own, kept in the database. */
+  caCertFile?: string;
+  caKeyFile?: string;
+  /** Ports devices reach the MQTT broker (TLS) and the HTTPS data plane at. */
+  mqttPort: number;
+  dataPlanePort: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -38,6 +44,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const s3AccessKeyId = env.MEADOW_S3_ACCESS_KEY_ID || undefined;
   const s3SecretAccessKey = env.MEADOW_S3_SECRET_ACCESS_KEY || undefined;
   if (!!s3AccessKeyId !== !!s3SecretAccessKey) throw new Error('Set both MEADOW_S3_ACCESS_KEY_ID and MEADOW_S3_SECRET_ACCESS_KEY, or neither');
+  const caCertFile = env.MEADOW_CA_CERT_FILE || undefined;
+  const caKeyFile = env.MEADOW_CA_KEY_FILE || undefined;
+  if (!!caCertFile !== !!caKeyFile) throw new Error('Set both MEADOW_CA_CERT_FILE and MEADOW_CA_KEY_FILE, or neither');
   return {
     host: env.MEADOW_HOST || '127.0.0.1',
     port: int('MEADOW_PORT', env.MEADOW_PORT, 8080, 0, 65535),
@@ -53,5 +62,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     s3AccessKeyId,
     s3SecretAccessKey,
     s3Region: env.MEADOW_S3_REGION || region,
+    caCertFile,
+    caKeyFile,
+    mqttPort: int('MEADOW_MQTT_PORT', env.MEADOW_MQTT_PORT, 8883, 0, 65535),
+    dataPlanePort: int('MEADOW_DATA_PLANE_PORT', env.MEADOW_DATA_PLANE_PORT, 8443, 0, 65535),
   };
 }

@@ -9,6 +9,7 @@ import { DownloadUrlSigner } from './artifacts/download-url.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import type { Credentials } from './credentials.js';
+import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
 import type { Store } from './store/store.js';
 import { createS3Handler } from './s3/s3-api.js';
 import { awsApiPlugin } from './wire/aws-api.js';
@@ -21,6 +22,8 @@ export interface ServerDeps {
   artifacts: ArtifactStore;
   credentials: Pick<Credentials, 'accessKeyId' | 'secretAccessKey'>;
   clock?: Clock;
+  /** The device CA; loaded (or created) from the config and store when not given. */
+  ca?: CertificateAuthority;
   logger?: boolean | object;
 }
 
@@ -56,6 +59,7 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get('/health', async () => ({ status: 'ok' }));
   const clock = deps.clock ?? systemClock;
+  const ca = deps.ca ?? (await loadCertificateAuthority(deps.config, deps.store, clock));
   const downloads = new DownloadUrlSigner(deps.credentials.secretAccessKey, clock);
   registerDownloadRoute(app, deps.artifacts, downloads);
   await app.register(awsApiPlugin, {
@@ -68,6 +72,7 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
     clock,
     artifacts: deps.artifacts,
     downloads,
+    ca,
     accountId: deps.config.accountId,
     region: deps.config.region,
     credentials: [deps.credentials],

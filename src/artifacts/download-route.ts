@@ -1,18 +1,8 @@
 // Serves artifact download URLs (see download-url.ts): GET or HEAD, whole objects or one byte range, so a
 // device can resume a download. No AWS signature here: the URL's own signature is the authorization.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ArtifactError, type ArtifactStore, type ByteRange } from './artifact-store.js';
+import { ArtifactError, parseRangeHeader, type ArtifactStore } from './artifact-store.js';
 import { DOWNLOAD_PATH, type DownloadUrlSigner } from './download-url.js';
-
-/** `bytes=a-b`, `bytes=a-` or `bytes=-n`; anything else (several ranges included) is served whole, as S3 does. */
-export function parseRange(header: string | undefined): ByteRange | undefined {
-  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') return { suffixLength: Number(m[2]) };
-  const start = Number(m[1]);
-  const end = m[2] === '' ? undefined : Number(m[2]);
-  return end !== undefined && end < start ? undefined : { start, end };
-}
 
 function refuse(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).header('x-amzn-ErrorType', code).type('application/json').send(JSON.stringify({ message }));
@@ -28,7 +18,7 @@ export function registerDownloadRoute(app: FastifyInstance, artifacts: ArtifactS
       const path = (q < 0 ? url : url.slice(0, q)).slice(DOWNLOAD_PATH.length);
       const check = signer.check(path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       if (!check.ok) return refuse(reply, 403, 'AccessDeniedException', check.reason);
-      const range = parseRange(req.headers.range);
+      const range = parseRangeHeader(req.headers.range);
       try {
         const obj = await artifacts.getObject(check.bucket, check.key, range);
         reply.header('accept-ranges', 'bytes').header('etag', `"${obj.etag}"`).header('last-modified', obj.lastModified.toUTCString());

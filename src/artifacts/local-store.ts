@@ -3,7 +3,7 @@
 //   buckets/<bucket>/objects/<a>.d/<b>.d/<c>.json the metadata of key `a/b/c` (etag, size, sha256, ...)
 //   buckets/<bucket>/objects/<a>.d/<b>.d/<c>.<version>.obj   its bytes, named by the metadata
 //   uploads/<uploadId>/upload.json, <n>.json, <n>.<version>.part   multipart uploads in progress
-//   tmp/                                          files being written
+//   tmp/                                          files being written (a day-old leftover is swept at open)
 // Every file is written under tmp/ and renamed into place, and an object's metadata file is renamed last:
 // it names the data file, so a reader sees the old object or the new one, and a crash never leaves half an
 // object. Suffixes keep directories (.d), metadata (.json) and data (.obj) apart, so keys `a` and `a/b` can

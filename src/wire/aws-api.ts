@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DownloadUrlSigner } from '../artifacts/download-url.js';
 import type { Clock } from '../core/clock.js';
+import type { CertificateAuthority } from '../devices/identity/ca.js';
 import { MeadowError, invalid, invalidFields } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import type { HandlerTable, RequestContext } from '../api/context.js';
@@ -31,6 +32,7 @@ export interface AwsApiOptions {
   clock: Clock;
   artifacts: ArtifactStore;
   downloads: DownloadUrlSigner;
+  ca: CertificateAuthority;
   accountId: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string }[];
@@ -122,6 +124,7 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
         operation: op.name,
         artifacts: opts.artifacts,
         downloads: opts.downloads,
+        ca: opts.ca,
         baseUrl: `${req.protocol}://${req.headers.host ?? req.hostname}`,
       };
       const out = svc.codec.serializeOutput(op, (await handler(ctx, input)) ?? undefined);
