@@ -8,6 +8,7 @@
 //   MEADOW_BENCH_TARGETS=bare,sqlite,postgres         which servers to run
 //   MEADOW_BENCH_OPERATIONS=CreateDeployment,GetDeployment
 //   MEADOW_BENCH_QUIET_WAIT=60                        seconds to wait for other work on the machine to stop
+//   MEADOW_BENCH_RETRIES=2                            measure again when other work ran meanwhile (best kept)
 //   MEADOW_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres   where to create the throwaway database
 //   MEADOW_BENCH_MAX_CREATE_RATE=2000                 sizes the pool of pre-signed CreateDeployment requests
 //   MEADOW_BENCH_CPU_PROF=dir                         run the servers with --cpu-prof, profiles in dir/<target>/
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateComponentVersionCommand, CreateDeploymentCommand, GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
 import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import pg from 'pg';
-import { runLoad, signerFor, type LoadResult, type SignedRequest } from './load.js';
+import { runLoad, signerFor, type Load, type LoadResult, type SignedRequest } from './load.js';
 import {
   freePort,
   machineCpuSeconds,
@@ -44,6 +45,7 @@ const MAX_CREATE_RATE = num('MEADOW_BENCH_MAX_CREATE_RATE', 2000);
 const TARGETS = (process.env.MEADOW_BENCH_TARGETS || 'bare,sqlite,postgres').split(',') as Target[];
 const OPERATIONS = (process.env.MEADOW_BENCH_OPERATIONS || 'CreateDeployment,GetDeployment').split(',') as Operation[];
 const QUIET_WAIT = process.env.MEADOW_BENCH_QUIET_WAIT === '0' ? 0 : num('MEADOW_BENCH_QUIET_WAIT', 60);
+const RETRIES = process.env.MEADOW_BENCH_RETRIES === '0' ? 0 : num('MEADOW_BENCH_RETRIES', 2);
 const ADMIN_DB_URL = process.env.MEADOW_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const CPU_PROF_DIR = process.env.MEADOW_BENCH_CPU_PROF;
 
@@ -206,13 +208,25 @@ async function measure(target: Target, running: Running, operation: Operation): 
   const answer = await fetch(running.server.endpoint + probe.path, { method: probe.method, headers: probe.headers, body: probe.body });
   if (!answer.ok) throw new Error(`${target} ${operation}: probe answered ${answer.status} ${await answer.text()}`);
 
-  const busy = await waitForQuietMachine(QUIET_WAIT);
-  if (busy >= QUIET_CORES) process.stderr.write(`  the machine is busy with other work (${busy.toFixed(1)} cores); measuring anyway\n`);
-  await runLoad(running.server.endpoint, CONNECTIONS, WARMUP, requests.load);
+  // Other work on the machine takes cores from the server: measure again, and keep the least disturbed run.
+  let best: Row | undefined;
+  for (let attempt = 0; attempt <= RETRIES && !(best && best.otherCores < QUIET_CORES); attempt++) {
+    if (attempt > 0) process.stderr.write(`  other work used ${fmt(best!.otherCores, 1)} cores meanwhile; measuring again\n`);
+    const busy = await waitForQuietMachine(QUIET_WAIT);
+    if (busy >= QUIET_CORES) process.stderr.write(`  the machine is busy with other work (${fmt(busy, 1)} cores); measuring anyway\n`);
+    const row = await measureOnce(target, running, operation, requests.load);
+    if (!best || row.otherCores < best.otherCores) best = row;
+  }
+  return { ...best!, reusedTokens: target === 'bare' ? 0 : requests.reused() };
+}
+
+/** A warm-up, then the measured period. */
+async function measureOnce(target: Target, running: Running, operation: Operation, requests: Load): Promise<Row> {
+  await runLoad(running.server.endpoint, CONNECTIONS, WARMUP, requests);
   const cpuBefore = running.server.cpuSeconds();
   const dbBefore = running.database ? await backendCpu(running.database) : undefined;
   const machineBefore = machineCpuSeconds();
-  const load = await runLoad(running.server.endpoint, CONNECTIONS, DURATION, requests.load);
+  const load = await runLoad(running.server.endpoint, CONNECTIONS, DURATION, requests);
   const machineCpu = machineCpuSeconds() - machineBefore;
   const serverCpu = running.server.cpuSeconds() - cpuBefore;
   let dbCpu: number | undefined;
@@ -227,7 +241,7 @@ async function measure(target: Target, running: Running, operation: Operation): 
     serverCpuUsPerRequest: (serverCpu * 1e6) / load.requests,
     dbCpuUsPerRequest: dbCpu === undefined ? undefined : (dbCpu * 1e6) / load.requests,
     otherCores: Math.max(0, machineCpu - serverCpu - (dbCpu ?? 0) - load.loadGeneratorCpuSeconds) / load.wallSeconds,
-    reusedTokens: target === 'bare' ? 0 : requests.reused(),
+    reusedTokens: 0,
   };
 }
 

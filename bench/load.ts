@@ -25,6 +25,9 @@ export function signerFor(endpoint: string, credentials: { accessKeyId: string; 
   };
 }
 
+/** One request replayed as is, or a source of prepared requests. */
+export type Load = SignedRequest | (() => SignedRequest);
+
 export interface LoadResult {
   requests: number;
   seconds: number;
@@ -41,9 +44,9 @@ export interface LoadResult {
 
 /**
  * Sends requests over `connections` keep-alive connections for `seconds`: the same one every time (autocannon
- * then builds its bytes once), or whatever `next()` hands out, which must be cheap (prepared before the run).
+ * then builds its bytes once), or whatever the function hands out, which must be cheap (prepared before the run).
  */
-export async function runLoad(endpoint: string, connections: number, seconds: number, request: SignedRequest | (() => SignedRequest)): Promise<LoadResult> {
+export async function runLoad(endpoint: string, connections: number, seconds: number, request: Load): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await autocannon({

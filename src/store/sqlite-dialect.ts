@@ -1,8 +1,27 @@
 // SQLite on better-sqlite3: one file in the data directory, WAL journal. One process owns it.
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Dialect } from './sql-store.js';
 import type { Database } from './schema.js';
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running most of meadow's queries. Statements are
+ * reusable, so keep them by SQL text (queries are built from a fixed set of shapes, so the cache stays small).
+ */
+function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let st = statements.get(sql);
+      if (!st) {
+        if (statements.size >= 1000) statements.clear();
+        statements.set(sql, (st = database.prepare(sql)));
+      }
+      return st as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+    close: () => database.close(),
+  };
+}
 
 export function sqliteDialect(file: string): Dialect {
   const database = new BetterSqlite3(file);
@@ -12,7 +31,7 @@ export function sqliteDialect(file: string): Dialect {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     name: 'sqlite',
     db,

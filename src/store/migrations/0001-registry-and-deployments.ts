@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MigrationContext } from './index.js';
 
 export async function up(db: Kysely<unknown>, { autoIncrementKey, keyText }: MigrationContext): Promise<void> {
@@ -84,6 +84,14 @@ export async function up(db: Kysely<unknown>, { autoIncrementKey, keyText }: Mig
     .execute();
   await db.schema.createIndex('deployments_target').on('deployments').columns(['account_id', 'region', 'target_arn', 'seq']).execute();
   await db.schema.createIndex('deployments_latest').on('deployments').columns(['account_id', 'region', 'is_latest', 'seq']).execute();
+  // At most one latest revision per target, enforced by the database; also the index latestDeploymentFor reads.
+  await db.schema
+    .createIndex('deployments_latest_per_target')
+    .on('deployments')
+    .columns(['account_id', 'region', 'target_arn'])
+    .unique()
+    .where(sql.ref('is_latest'), '=', 1)
+    .execute();
 
   await db.schema
     .createTable('resource_tags')
