@@ -18,15 +18,23 @@ function generate(): { accessKeyId: string; secretAccessKey: string } {
   return { accessKeyId: `AKIA${id}`, secretAccessKey: randomBytes(30).toString('base64').replace(/[+/]/g, 'x') };
 }
 
+const credentialsFile = (dataDir: string) => join(dataDir, 'credentials.json');
+
+/** The key generated earlier in this data directory, if any (what a client on the same host can sign with). */
+export function readStoredCredentials(dataDir: string): Credentials | undefined {
+  const file = credentialsFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  const c = JSON.parse(readFileSync(file, 'utf8'));
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, source: 'data-dir' };
+}
+
 export function loadCredentials(config: Config): Credentials {
   if (config.accessKeyId && config.secretAccessKey) {
     return { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, source: 'environment' };
   }
-  const file = join(config.dataDir, 'credentials.json');
-  if (existsSync(file)) {
-    const c = JSON.parse(readFileSync(file, 'utf8'));
-    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, source: 'data-dir' };
-  }
+  const stored = readStoredCredentials(config.dataDir);
+  if (stored) return stored;
+  const file = credentialsFile(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true });
   const c = generate();
   writeFileSync(file, JSON.stringify(c, null, 2) + '\n', { mode: 0o600 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { greengrassHandlers } from './api/greengrassv2/index.js';
 import { iotHandlers } from './api/iot/index.js';
+import { iotJobsDataHandlers } from './api/iot-jobs-data/index.js';
 import type { ArtifactStore } from './artifacts/artifact-store.js';
 import { registerDownloadRoute } from './artifacts/download-route.js';
 import { DownloadUrlSigner } from './artifacts/download-url.js';
@@ -10,10 +11,11 @@ import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import type { Credentials } from './credentials.js';
 import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
+import { RolloutWorker } from './engine/rollout-worker.js';
 import type { Store } from './store/store.js';
 import { createS3Handler } from './s3/s3-api.js';
 import { awsApiPlugin } from './wire/aws-api.js';
-import { GREENGRASS_ERRORS, IOT_ERRORS, plainError } from './wire/errors.js';
+import { GREENGRASS_ERRORS, IOT_ERRORS, IOT_JOBS_DATA_ERRORS, plainError } from './wire/errors.js';
 import { ServiceModel } from './wire/service-model.js';
 
 export interface ServerDeps {
@@ -25,23 +27,42 @@ export interface ServerDeps {
   /** The device CA; loaded (or created) from the config and store when not given. */
   ca?: CertificateAuthority;
   logger?: boolean | object;
+  /** Run the rollout worker on a timer (default). Tests that move a ManualClock turn it off and call engine.tick(). */
+  rolloutTimer?: boolean;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   /** http://host:port of the API (the port is the real one when 0 was asked for). */
   endpoint: string;
+  /** The rollout worker of group-deployment jobs; tests drive it with `tick()` after moving a ManualClock. */
+  engine: RolloutWorker;
+  clock: Clock;
   close(): Promise<void>;
 }
 
-let models: { greengrass: ServiceModel; iot: ServiceModel } | undefined;
-const loadModels = () => (models ??= { greengrass: ServiceModel.load('greengrassv2'), iot: ServiceModel.load('iot') });
+let models: { greengrass: ServiceModel; iot: ServiceModel; iotJobsData: ServiceModel } | undefined;
+const loadModels = () =>
+  (models ??= { greengrass: ServiceModel.load('greengrassv2'), iot: ServiceModel.load('iot'), iotJobsData: ServiceModel.load('iot-jobs-data') });
 
 /** Errors raised before a request reaches the AWS API plugin still name a request id, as every AWS error does. */
 const errorHeaders = (code: string) => ({ 'x-amzn-ErrorType': code, 'x-amzn-RequestId': randomUUID() });
 
+/**
+ * The CA is loaded (or generated: an RSA key takes a while) the first time it is needed, not at every start; one
+ * promise is shared by all callers, and a failure is not remembered so the next call tries again.
+ */
+function certificateAuthorityLoader(deps: ServerDeps, clock: Clock): () => Promise<CertificateAuthority> {
+  let loading: Promise<CertificateAuthority> | undefined = deps.ca ? Promise.resolve(deps.ca) : undefined;
+  return () =>
+    (loading ??= loadCertificateAuthority(deps.config, deps.store, clock).catch((e) => {
+      loading = undefined;
+      throw e;
+    }));
+}
+
 export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
-  const { greengrass, iot } = loadModels();
+  const { greengrass, iot, iotJobsData } = loadModels();
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     // Per-request access logs would cost more than the requests; errors are still logged.
@@ -59,7 +80,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get('/health', async () => ({ status: 'ok' }));
   const clock = deps.clock ?? systemClock;
-  const ca = deps.ca ?? (await loadCertificateAuthority(deps.config, deps.store, clock));
+  const ca = certificateAuthorityLoader(deps, clock);
+  if (deps.config.caCertFile) await ca(); // operator-supplied files are checked at start, so mistakes show at once
   const downloads = new DownloadUrlSigner(deps.credentials.secretAccessKey, clock);
   registerDownloadRoute(app, deps.artifacts, downloads);
   await app.register(awsApiPlugin, {
@@ -67,6 +89,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       { model: greengrass, handlers: greengrassHandlers, errors: GREENGRASS_ERRORS },
       // AWS CLI v2 releases before 2.13 sign IoT requests as `execute-api`; AWS IoT accepts both.
       { model: iot, handlers: iotHandlers, errors: IOT_ERRORS, signingAliases: ['execute-api'] },
+      // The devices' jobs API; its paths collide with iot's, so requests are told apart by their signing name.
+      { model: iotJobsData, handlers: iotJobsDataHandlers, errors: IOT_JOBS_DATA_ERRORS },
     ],
     store: deps.store,
     clock,
@@ -90,9 +114,22 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   await app.listen({ host: deps.config.host, port: deps.config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : deps.config.port;
+  const clock = deps.clock ?? systemClock;
+  const engine = new RolloutWorker({
+    store: deps.store,
+    clock,
+    scope: { accountId: deps.config.accountId, region: deps.config.region },
+    onError: (err) => app.log.error({ err }, 'rollout worker tick failed'),
+  });
+  if (deps.rolloutTimer !== false) engine.start();
   return {
     app,
     endpoint: `http://${deps.config.host}:${port}`,
-    close: () => app.close(),
+    engine,
+    clock,
+    close: async () => {
+      await engine.stop();
+      await app.close();
+    },
   };
 }

@@ -2,6 +2,7 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DownloadUrlSigner } from '../artifacts/download-url.js';
 import type { Clock } from '../core/clock.js';
+import type { CertificateAuthority } from '../devices/identity/ca.js';
 import type { Scope, Store } from '../store/store.js';
 
 export interface RequestContext {
@@ -12,6 +13,9 @@ export interface RequestContext {
   operation: string;
   artifacts: ArtifactStore;
   downloads: DownloadUrlSigner;
+  /** The CA that signs device certificates. */
+  /** meadow's certificate authority, loaded on first use. */
+  ca: () => Promise<CertificateAuthority>;
   /** scheme://host:port the caller reached meadow at: the base of URLs handed back to it. */
   baseUrl: string;
 }

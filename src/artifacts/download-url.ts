@@ -35,7 +35,8 @@ export class DownloadUrlSigner {
   check(encodedPath: string, query: URLSearchParams): UrlCheck {
     let parts: string[];
     try {
-      parts = encodedPath.split('/').filter((p) => p !== '').map(decodeURIComponent);
+      // Empty segments are part of the key: S3 keys may hold `//` or start with `/`.
+      parts = encodedPath.replace(/^\//, '').split('/').map(decodeURIComponent);
     } catch {
       return { ok: false, reason: 'The URL path is not valid.' };
     }

@@ -5,6 +5,8 @@ export const PARTITION = 'aws';
 
 export const thingArn = (s: Scope, name: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:thing/${name}`;
 export const thingGroupArn = (s: Scope, name: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:thinggroup/${name}`;
+export const certificateArn = (s: Scope, certificateId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:cert/${certificateId}`;
+export const caCertificateArn = (s: Scope, certificateId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:cacert/${certificateId}`;
 export const iotJobArn = (s: Scope, jobId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:job/${jobId}`;
 export const deploymentArn = (s: Scope, id: string) => `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:deployments:${id}`;
 /**
@@ -25,6 +27,12 @@ export interface IotResourceRef {
 export function parseIotArn(arn: string): IotResourceRef | undefined {
   const m = /^arn:[^:]*:iot:([^:]*):([0-9]+):(thing|thinggroup)\/(.+)$/.exec(arn);
   return m ? { region: m[1], accountId: m[2], kind: m[3] as IotResourceRef['kind'], name: m[4] } : undefined;
+}
+
+/** Parses `arn:PARTITION:iot:REGION:ACCOUNT:cert/ID`. */
+export function parseCertificateArn(arn: string): { region: string; accountId: string; certificateId: string } | undefined {
+  const m = /^arn:[^:]*:iot:([^:]*):([0-9]+):cert\/([^/]+)$/.exec(arn);
+  return m ? { region: m[1], accountId: m[2], certificateId: m[3] } : undefined;
 }
 
 export interface GreengrassResourceRef {

@@ -26,6 +26,11 @@ export interface ErrorDetails {
   /** ValidationException.reason for Greengrass; defaults to FIELD_VALIDATION_FAILED when fields are given. */
   reason?: 'UNKNOWN_OPERATION' | 'CANNOT_PARSE' | 'FIELD_VALIDATION_FAILED' | 'OTHER';
   retryAfterSeconds?: number;
+  /**
+   * The error shape to send when the service's model has one by this name, for errors only one service has
+   * (IoT's CertificateStateException, DeleteConflictException); otherwise the kind decides as usual.
+   */
+  errorShape?: string;
 }
 
 export class MeadowError extends Error {

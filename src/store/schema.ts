@@ -88,6 +88,80 @@ export interface ComponentVersionsTable extends Scoped {
   created_at: number;
 }
 
+// ---- jobs (rollouts): migration 0004 ----
+
+export interface JobsTable extends Scoped {
+  seq: Generated<number>;
+  job_id: string;
+  deployment_id: string;
+  target_arn: string;
+  group_name: string;
+  namespace_id: string;
+  target_selection: string;
+  status: string;
+  document: string;
+  full_document: string;
+  rollout_config: string | null;
+  abort_config: string | null;
+  timeout_config: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+  reason_code: string | null;
+  comment: string | null;
+  force_canceled: number;
+}
+
+export interface JobExecutionsTable extends Scoped {
+  job_id: string;
+  thing_name: string;
+  execution_number: number;
+  status: string;
+  status_details: string;
+  queued_at: number;
+  started_at: number | null;
+  last_updated_at: number;
+  version_number: number;
+  notified_at: number | null;
+  rate_limited: number;
+  step_timeout_at: number | null;
+  timeout_at: number | null;
+}
+
+export interface RolloutCursorsTable extends Scoped {
+  consumer: string;
+  position: number;
+}
+
+// ---- device identity (certificates): migration 0003 ----
+
+export interface CertificateAuthorityTable {
+  name: string;
+  certificate_pem: string;
+  private_key_pem: string;
+  created_at: number;
+}
+
+export interface CertificatesTable extends Scoped {
+  certificate_id: string;
+  certificate_pem: string;
+  status: string;
+  ca_certificate_id: string | null;
+  not_before: number;
+  not_after: number;
+  customer_version: number;
+  generation_id: string;
+  created_at: number;
+  last_modified_at: number;
+}
+
+export interface ThingPrincipalsTable extends Scoped {
+  thing_name: string;
+  principal: string;
+  principal_type: string;
+  attached_at: number;
+}
+
 export interface Database {
   things: ThingsTable;
   thing_groups: ThingGroupsTable;
@@ -98,4 +172,12 @@ export interface Database {
   resource_tags: ResourceTagsTable;
   idempotency_tokens: IdempotencyTokensTable;
   component_versions: ComponentVersionsTable;
+  // jobs (rollouts)
+  jobs: JobsTable;
+  job_executions: JobExecutionsTable;
+  rollout_cursors: RolloutCursorsTable;
+  // device identity (certificates)
+  certificate_authority: CertificateAuthorityTable;
+  certificates: CertificatesTable;
+  thing_principals: ThingPrincipalsTable;
 }

@@ -3,6 +3,7 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type {
+  Certificate,
   ComponentVersion,
   Deployment,
   DeploymentFilter,
@@ -11,11 +12,21 @@ import type {
   PageRequest,
   Scope,
   Store,
+  StoredCertificateAuthority,
   Thing,
   ThingGroup,
+  ThingPrincipal,
   TokenClaim,
   TokenKey,
+  // jobs (rollouts)
+  Job,
+  JobChange,
+  JobExecutionFilter,
+  JobFilter,
+  RolloutProgress,
+  StoredJobExecution,
 } from './store.js';
+import type { JobExecutionStatus } from '../core/jobs/types.js';
 import { migrationProvider, type MigrationContext } from './migrations/index.js';
 
 export interface Dialect {
@@ -600,6 +611,135 @@ export class SqlStore implements Store {
       .execute();
   }
 
+  // ---- device identity (certificates) ----
+
+  async getCertificateAuthority(): Promise<StoredCertificateAuthority | undefined> {
+    const r = await this.db.selectFrom('certificate_authority').selectAll().where('name', '=', 'default').executeTakeFirst();
+    return r && { certificatePem: r.certificate_pem, privateKeyPem: r.private_key_pem, createdAt: Number(r.created_at) };
+  }
+
+  async insertCertificateAuthorityIfAbsent(ca: StoredCertificateAuthority): Promise<void> {
+    await this.db
+      .insertInto('certificate_authority')
+      .values({ name: 'default', certificate_pem: ca.certificatePem, private_key_pem: ca.privateKeyPem, created_at: ca.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async insertCertificate(s: Scope, c: Certificate): Promise<void> {
+    await this.db.insertInto('certificates').values(certificateRow(s, c)).execute();
+  }
+
+  async getCertificate(s: Scope, certificateId: string): Promise<Certificate | undefined> {
+    const r = await this.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('certificate_id', '=', certificateId)
+      .executeTakeFirst();
+    return r && toCertificate(r);
+  }
+
+  async lockCertificate(s: Scope, certificateId: string): Promise<Certificate | undefined> {
+    // As lockTarget: a write that changes nothing locks the row (PostgreSQL) or the database (SQLite).
+    await this.db
+      .updateTable('certificates')
+      .set({ status: sql`status` })
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('certificate_id', '=', certificateId)
+      .execute();
+    return this.getCertificate(s, certificateId);
+  }
+
+  async updateCertificate(s: Scope, c: Certificate): Promise<void> {
+    const { account_id, region, certificate_id, ...change } = certificateRow(s, c);
+    await this.db
+      .updateTable('certificates')
+      .set(change)
+      .where('account_id', '=', account_id)
+      .where('region', '=', region)
+      .where('certificate_id', '=', certificate_id)
+      .execute();
+  }
+
+  async deleteCertificate(s: Scope, certificateId: string): Promise<void> {
+    await this.db
+      .deleteFrom('certificates')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('certificate_id', '=', certificateId)
+      .execute();
+  }
+
+  async listCertificates(s: Scope, order: 'ascending' | 'descending', p: PageRequest): Promise<Page<Certificate>> {
+    const dir = order === 'ascending' ? 'asc' : 'desc';
+    let q = this.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .orderBy('created_at', dir)
+      .orderBy('certificate_id', dir)
+      .limit(p.limit + 1);
+    if (p.after !== undefined) {
+      // The cursor is `createdAt:id` of the last certificate returned.
+      const [at, id] = p.after.split(':');
+      const cmp = order === 'ascending' ? '>' : '<';
+      q = q.where((eb) => eb.or([eb('created_at', cmp, Number(at)), eb.and([eb('created_at', '=', Number(at)), eb('certificate_id', cmp, id)])]));
+    }
+    const rows = await q.execute();
+    return page(rows.map(toCertificate), p.limit, (c) => `${c.createdAt}:${c.id}`);
+  }
+
+  async attachThingPrincipal(s: Scope, a: ThingPrincipal): Promise<void> {
+    await this.db
+      .insertInto('thing_principals')
+      .values({ account_id: s.accountId, region: s.region, thing_name: a.thingName, principal: a.principal, principal_type: a.type, attached_at: a.attachedAt })
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name', 'principal']).doUpdateSet({ principal_type: a.type }))
+      .execute();
+  }
+
+  async detachThingPrincipal(s: Scope, thingName: string, principal: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('thing_principals')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('thing_name', '=', thingName)
+      .where('principal', '=', principal)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async listPrincipalsOfThing(s: Scope, thingName: string, p: PageRequest): Promise<Page<ThingPrincipal>> {
+    let q = this.db
+      .selectFrom('thing_principals')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('thing_name', '=', thingName)
+      .orderBy('principal')
+      .limit(p.limit + 1);
+    if (p.after !== undefined) q = q.where('principal', '>', p.after);
+    const rows = await q.execute();
+    return page(rows.map(toThingPrincipal), p.limit, (a) => a.principal);
+  }
+
+  async listThingsOfPrincipal(s: Scope, principal: string, p: PageRequest): Promise<Page<ThingPrincipal>> {
+    let q = this.db
+      .selectFrom('thing_principals')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('principal', '=', principal)
+      .orderBy('thing_name')
+      .limit(p.limit + 1);
+    if (p.after !== undefined) q = q.where('thing_name', '>', p.after);
+    const rows = await q.execute();
+    return page(rows.map(toThingPrincipal), p.limit, (a) => a.thingName);
+  }
+
   // ---- idempotency ----
 
   async claimToken(s: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim> {
@@ -670,6 +810,333 @@ export class SqlStore implements Store {
       .where('state', '=', 'IN_PROGRESS')
       .execute();
   }
+  // ---- jobs (rollouts) ----
+
+  async insertJob(s: Scope, j: Job): Promise<void> {
+    await this.db
+      .insertInto('jobs')
+      .values({
+        account_id: s.accountId,
+        region: s.region,
+        job_id: j.jobId,
+        deployment_id: j.deploymentId,
+        target_arn: j.targetArn,
+        group_name: j.groupName,
+        namespace_id: j.namespaceId,
+        target_selection: j.targetSelection,
+        status: j.status,
+        document: j.document,
+        full_document: j.fullDocument,
+        rollout_config: json(j.rolloutConfig),
+        abort_config: json(j.abortConfig),
+        timeout_config: json(j.timeoutConfig),
+        created_at: j.createdAt,
+        updated_at: j.updatedAt,
+        completed_at: j.completedAt ?? null,
+        reason_code: j.reasonCode ?? null,
+        comment: j.comment ?? null,
+        force_canceled: j.forceCanceled ? 1 : 0,
+      })
+      .execute();
+  }
+
+  async getJob(s: Scope, jobId: string): Promise<Job | undefined> {
+    const r = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .executeTakeFirst();
+    return r && toJob(r as JobRow);
+  }
+
+  async lockJob(s: Scope, jobId: string): Promise<Job | undefined> {
+    // A write that changes nothing still locks the row (PostgreSQL) or the database (SQLite) until commit.
+    await this.db
+      .updateTable('jobs')
+      .set({ updated_at: sql`updated_at` })
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .execute();
+    return this.getJob(s, jobId);
+  }
+
+  async updateJob(s: Scope, jobId: string, c: JobChange): Promise<void> {
+    const set: Partial<Record<keyof Database['jobs'], unknown>> = {};
+    if (c.status !== undefined) set.status = c.status;
+    if (c.updatedAt !== undefined) set.updated_at = c.updatedAt;
+    if (c.completedAt !== undefined) set.completed_at = c.completedAt;
+    if (c.reasonCode !== undefined) set.reason_code = c.reasonCode;
+    if (c.comment !== undefined) set.comment = c.comment;
+    if (c.forceCanceled !== undefined) set.force_canceled = c.forceCanceled ? 1 : 0;
+    await this.db
+      .updateTable('jobs')
+      .set(set as any)
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .execute();
+  }
+
+  async listJobs(s: Scope, f: JobFilter, p: PageRequest): Promise<Page<Job>> {
+    let q = this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .orderBy('seq', 'desc')
+      .limit(p.limit + 1);
+    if (f.status !== undefined) q = q.where('status', '=', f.status);
+    if (f.groupName !== undefined) q = q.where('group_name', '=', f.groupName);
+    if (f.namespaceId !== undefined) q = q.where('namespace_id', '=', f.namespaceId);
+    if (p.after !== undefined) q = q.where('seq', '<', Number(p.after));
+    const rows = (await q.execute()) as JobRow[];
+    const result = page(rows, p.limit, (r) => String(r.seq));
+    return { items: result.items.map(toJob), next: result.next };
+  }
+
+  async inProgressJobsOfGroups(s: Scope, groupNames: string[]): Promise<Job[]> {
+    if (groupNames.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('group_name', 'in', groupNames)
+      .where('status', '=', 'IN_PROGRESS')
+      .orderBy('seq')
+      .execute();
+    return (rows as JobRow[]).map(toJob);
+  }
+
+  async jobsWithUnreleasedExecutions(s: Scope): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('job_executions as e')
+      .innerJoin('jobs as j', (join) =>
+        join.onRef('j.account_id', '=', 'e.account_id').onRef('j.region', '=', 'e.region').onRef('j.job_id', '=', 'e.job_id'),
+      )
+      .select('e.job_id')
+      .distinct()
+      .where('e.account_id', '=', s.accountId)
+      .where('e.region', '=', s.region)
+      .where('e.status', '=', 'QUEUED')
+      .where('e.notified_at', 'is', null)
+      .where('j.status', '=', 'IN_PROGRESS')
+      .orderBy('e.job_id')
+      .execute();
+    return rows.map((r) => r.job_id);
+  }
+
+  async insertJobExecutions(s: Scope, executions: StoredJobExecution[]): Promise<void> {
+    // Batches stay well under SQLite's bound-parameter limit (14 columns each).
+    for (let i = 0; i < executions.length; i += 500) {
+      await this.db
+        .insertInto('job_executions')
+        .values(executions.slice(i, i + 500).map((e) => executionRow(s, e)))
+        .execute();
+    }
+  }
+
+  async getJobExecution(s: Scope, jobId: string, thingName: string, executionNumber?: number): Promise<StoredJobExecution | undefined> {
+    let q = this.db
+      .selectFrom('job_executions')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .where('thing_name', '=', thingName)
+      .orderBy('execution_number', 'desc')
+      .limit(1);
+    if (executionNumber !== undefined) q = q.where('execution_number', '=', executionNumber);
+    const r = await q.executeTakeFirst();
+    return r && toExecution(r);
+  }
+
+  async replaceJobExecution(s: Scope, e: StoredJobExecution, expectedVersion: number): Promise<boolean> {
+    const { account_id: _a, region: _r, job_id: _j, thing_name: _t, execution_number: _n, ...set } = executionRow(s, e);
+    const res = await this.db
+      .updateTable('job_executions')
+      .set(set)
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', e.jobId)
+      .where('thing_name', '=', e.thingName)
+      .where('execution_number', '=', e.executionNumber)
+      .where('version_number', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async listJobExecutions(s: Scope, f: JobExecutionFilter, p: PageRequest): Promise<Page<StoredJobExecution>> {
+    let q = this.db
+      .selectFrom('job_executions as e')
+      .selectAll('e')
+      .where('e.account_id', '=', s.accountId)
+      .where('e.region', '=', s.region)
+      .limit(p.limit + 1);
+    if (f.jobId !== undefined) q = q.where('e.job_id', '=', f.jobId);
+    if (f.thingName !== undefined) q = q.where('e.thing_name', '=', f.thingName);
+    if (f.status !== undefined) q = q.where('e.status', '=', f.status);
+    if (f.statuses !== undefined) q = q.where('e.status', 'in', f.statuses);
+    if (f.releasedOnly) q = q.where('e.notified_at', 'is not', null);
+    if (f.namespaceId !== undefined) {
+      const ns = f.namespaceId;
+      q = q.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('jobs as j')
+            .select('j.job_id')
+            .whereRef('j.account_id', '=', 'e.account_id')
+            .whereRef('j.region', '=', 'e.region')
+            .whereRef('j.job_id', '=', 'e.job_id')
+            .where('j.namespace_id', '=', ns),
+        ),
+      );
+    }
+    // Keyset pagination on a unique ordering; the cursor is that ordering's key of the last row, as JSON.
+    const byJob = f.jobId !== undefined;
+    const keyOf = (e: StoredJobExecution): (string | number)[] =>
+      byJob ? [e.thingName, e.executionNumber] : [e.queuedAt, e.jobId, e.executionNumber];
+    q = byJob
+      ? q.orderBy('e.thing_name').orderBy('e.execution_number')
+      : q.orderBy('e.queued_at').orderBy('e.job_id').orderBy('e.execution_number');
+    if (p.after !== undefined) {
+      const k = JSON.parse(p.after) as any[];
+      q = byJob
+        ? q.where((eb) => eb.or([eb('e.thing_name', '>', k[0]), eb.and([eb('e.thing_name', '=', k[0]), eb('e.execution_number', '>', k[1])])]))
+        : q.where((eb) =>
+            eb.or([
+              eb('e.queued_at', '>', k[0]),
+              eb.and([eb('e.queued_at', '=', k[0]), eb('e.job_id', '>', k[1])]),
+              eb.and([eb('e.queued_at', '=', k[0]), eb('e.job_id', '=', k[1]), eb('e.execution_number', '>', k[2])]),
+            ]),
+          );
+    }
+    const rows = (await q.execute()).map(toExecution);
+    return page(rows, p.limit, (e) => JSON.stringify(keyOf(e)));
+  }
+
+  async jobExecutionStatusCounts(s: Scope, jobId: string): Promise<Partial<Record<JobExecutionStatus, number>>> {
+    const rows = await this.db
+      .selectFrom('job_executions')
+      .select(['status', (eb) => eb.fn.countAll().as('n')])
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async rolloutProgress(s: Scope, jobId: string, windowStart: number): Promise<RolloutProgress> {
+    const base = this.db
+      .selectFrom('job_executions')
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId);
+    const counts = await base
+      .select([
+        (eb) => eb.fn.count('notified_at').as('notified'),
+        (eb) => eb.fn.sum(eb.case().when('status', '=', 'SUCCEEDED').then(1).else(0).end()).as('succeeded'),
+      ])
+      .executeTakeFirstOrThrow();
+    const recent = await base
+      .select('notified_at')
+      .where('rate_limited', '=', 1)
+      .where('notified_at', '>', windowStart)
+      .execute();
+    return {
+      notificationTimes: recent.map((r) => Number(r.notified_at)),
+      notifiedCount: Number(counts.notified ?? 0),
+      succeededCount: Number(counts.succeeded ?? 0),
+    };
+  }
+
+  async unreleasedExecutions(s: Scope, jobId: string, limit: number): Promise<StoredJobExecution[]> {
+    const rows = await this.db
+      .selectFrom('job_executions')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('job_id', '=', jobId)
+      .where('status', '=', 'QUEUED')
+      .where('notified_at', 'is', null)
+      .orderBy('queued_at')
+      .orderBy('thing_name')
+      .limit(limit)
+      .execute();
+    return rows.map(toExecution);
+  }
+
+  async markReleased(s: Scope, jobId: string, executions: Pick<StoredJobExecution, 'thingName' | 'executionNumber'>[], at: number): Promise<number> {
+    let released = 0;
+    for (const e of executions) {
+      const res = await this.db
+        .updateTable('job_executions')
+        .set({ notified_at: at })
+        .where('account_id', '=', s.accountId)
+        .where('region', '=', s.region)
+        .where('job_id', '=', jobId)
+        .where('thing_name', '=', e.thingName)
+        .where('execution_number', '=', e.executionNumber)
+        .where('notified_at', 'is', null)
+        .executeTakeFirst();
+      released += Number(res.numUpdatedRows);
+    }
+    return released;
+  }
+
+  async dueTimeouts(s: Scope, now: number, limit: number): Promise<StoredJobExecution[]> {
+    const rows = await this.db
+      .selectFrom('job_executions')
+      .selectAll()
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('status', '=', 'IN_PROGRESS')
+      .where('timeout_at', '<=', now)
+      .orderBy('timeout_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toExecution);
+  }
+
+  async earliestTimeoutAt(s: Scope): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('job_executions')
+      .select((eb) => eb.fn.min('timeout_at').as('at'))
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('status', '=', 'IN_PROGRESS')
+      .executeTakeFirst();
+    return r?.at == null ? undefined : Number(r.at);
+  }
+
+  async lockRolloutCursor(s: Scope, consumer: string): Promise<number> {
+    // Insert-or-touch: either way the row is written, so its lock is held until commit.
+    const r = await this.db
+      .insertInto('rollout_cursors')
+      .values({ account_id: s.accountId, region: s.region, consumer, position: 0 })
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'consumer']).doUpdateSet({ position: sql`rollout_cursors.position` }))
+      .returning('position')
+      .executeTakeFirstOrThrow();
+    return Number(r.position);
+  }
+
+  async setRolloutCursor(s: Scope, consumer: string, position: number): Promise<void> {
+    await this.db
+      .updateTable('rollout_cursors')
+      .set({ position })
+      .where('account_id', '=', s.accountId)
+      .where('region', '=', s.region)
+      .where('consumer', '=', consumer)
+      .execute();
+  }
+
+  async holdMembershipLog(_s: Scope): Promise<void> {
+    await this.dialect.lockMembershipLog(this.db);
+  }
+
 }
 
 function toComponentVersion(r: Database['component_versions']): ComponentVersion {
@@ -690,4 +1157,115 @@ function matchesAttributes(t: Thing, f: { attributeName?: string; attributeValue
   if (v === undefined) return false;
   if (f.attributeValue === undefined) return true;
   return f.usePrefixAttributeValue ? v.startsWith(f.attributeValue) : v === f.attributeValue;
+}
+
+// ---- jobs (rollouts) ----
+
+type JobRow = Omit<Database['jobs'], 'seq'> & { seq: number };
+
+function toJob(r: JobRow): Job {
+  return {
+    jobId: r.job_id,
+    deploymentId: r.deployment_id,
+    targetArn: r.target_arn,
+    groupName: r.group_name,
+    namespaceId: r.namespace_id,
+    targetSelection: r.target_selection as Job['targetSelection'],
+    status: r.status as Job['status'],
+    document: r.document,
+    fullDocument: r.full_document,
+    rolloutConfig: parse(r.rollout_config),
+    abortConfig: parse(r.abort_config),
+    timeoutConfig: parse(r.timeout_config),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    completedAt: r.completed_at === null ? undefined : Number(r.completed_at),
+    reasonCode: opt(r.reason_code),
+    comment: opt(r.comment),
+    forceCanceled: r.force_canceled === 1,
+  };
+}
+
+const optNumber = (v: number | null) => (v === null ? undefined : Number(v));
+
+function toExecution(r: Database['job_executions']): StoredJobExecution {
+  const e: StoredJobExecution = {
+    jobId: r.job_id,
+    thingName: r.thing_name,
+    executionNumber: Number(r.execution_number),
+    status: r.status as JobExecutionStatus,
+    statusDetails: JSON.parse(r.status_details),
+    queuedAt: Number(r.queued_at),
+    lastUpdatedAt: Number(r.last_updated_at),
+    versionNumber: Number(r.version_number),
+    rateLimited: r.rate_limited === 1,
+  };
+  // Optional members are left out rather than set to undefined, as the jobs core builds them.
+  const startedAt = optNumber(r.started_at);
+  if (startedAt !== undefined) e.startedAt = startedAt;
+  const stepTimeoutAt = optNumber(r.step_timeout_at);
+  if (stepTimeoutAt !== undefined) e.stepTimeoutAt = stepTimeoutAt;
+  const notifiedAt = optNumber(r.notified_at);
+  if (notifiedAt !== undefined) e.notifiedAt = notifiedAt;
+  const timeoutAt = optNumber(r.timeout_at);
+  if (timeoutAt !== undefined) e.timeoutAt = timeoutAt;
+  return e;
+}
+
+function executionRow(s: Scope, e: StoredJobExecution): Database['job_executions'] {
+  return {
+    account_id: s.accountId,
+    region: s.region,
+    job_id: e.jobId,
+    thing_name: e.thingName,
+    execution_number: e.executionNumber,
+    status: e.status,
+    status_details: JSON.stringify(e.statusDetails),
+    queued_at: e.queuedAt,
+    started_at: e.startedAt ?? null,
+    last_updated_at: e.lastUpdatedAt,
+    version_number: e.versionNumber,
+    notified_at: e.notifiedAt ?? null,
+    rate_limited: e.rateLimited ? 1 : 0,
+    step_timeout_at: e.stepTimeoutAt ?? null,
+    timeout_at: e.timeoutAt ?? null,
+  };
+}
+
+// ---- device identity (certificates) ----
+
+function certificateRow(s: Scope, c: Certificate): Database['certificates'] {
+  return {
+    account_id: s.accountId,
+    region: s.region,
+    certificate_id: c.id,
+    certificate_pem: c.pem,
+    status: c.status,
+    ca_certificate_id: c.caCertificateId ?? null,
+    not_before: c.notBefore,
+    not_after: c.notAfter,
+    customer_version: c.customerVersion,
+    generation_id: c.generationId,
+    created_at: c.createdAt,
+    last_modified_at: c.lastModifiedAt,
+  };
+}
+
+function toCertificate(r: Database['certificates']): Certificate {
+  return {
+    id: r.certificate_id,
+    pem: r.certificate_pem,
+    status: r.status as Certificate['status'],
+    caCertificateId: opt(r.ca_certificate_id),
+    notBefore: Number(r.not_before),
+    notAfter: Number(r.not_after),
+    customerVersion: r.customer_version,
+    generationId: r.generation_id,
+    createdAt: Number(r.created_at),
+    lastModifiedAt: Number(r.last_modified_at),
+  };
+}
+
+function toThingPrincipal(r: Database['thing_principals']): ThingPrincipal {
+  return { thingName: r.thing_name, principal: r.principal, type: r.principal_type as ThingPrincipal['type'], attachedAt: Number(r.attached_at) };
 }

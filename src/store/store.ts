@@ -1,5 +1,6 @@
 // The one store interface. Two implementations share it (SQLite and PostgreSQL, see sql-store.ts);
 // every call is scoped by account and region, and `transaction` gives a store whose calls commit together.
+import type { AbortCriteria, JobExecution, JobExecutionStatus, RolloutConfig, TimeoutConfig } from '../core/jobs/types.js';
 
 export interface Scope {
   accountId: string;
@@ -98,6 +99,111 @@ export interface TokenKey {
   token: string;
 }
 
+// ---- jobs (rollouts) ----
+
+export type JobStatus = 'IN_PROGRESS' | 'CANCELED' | 'COMPLETED';
+
+/** The IoT job of a group deployment revision (semantics §8.1). Config members are the API shapes, as given. */
+export interface Job {
+  jobId: string;
+  deploymentId: string;
+  /** The thing group ARN the deployment targets. */
+  targetArn: string;
+  groupName: string;
+  namespaceId: string;
+  targetSelection: 'CONTINUOUS';
+  status: JobStatus;
+  /** The job document as devices receive it (may be the LARGE_CONFIGURATION form). */
+  document: string;
+  /** The complete device document (what GetDeploymentConfiguration serves). */
+  fullDocument: string;
+  rolloutConfig?: RolloutConfig;
+  abortConfig?: { criteriaList?: AbortCriteria[] };
+  timeoutConfig?: TimeoutConfig;
+  createdAt: number;
+  updatedAt: number;
+  completedAt?: number;
+  reasonCode?: string;
+  comment?: string;
+  forceCanceled: boolean;
+}
+
+export type JobChange = Partial<Pick<Job, 'status' | 'updatedAt' | 'completedAt' | 'reasonCode' | 'comment' | 'forceCanceled'>>;
+
+export interface JobFilter {
+  status?: JobStatus;
+  groupName?: string;
+  namespaceId?: string;
+}
+
+/** One thing's execution of one job, as stored. */
+export interface StoredJobExecution extends JobExecution {
+  jobId: string;
+  thingName: string;
+  executionNumber: number;
+  /** When the rollout released it to the device; undefined while the rollout rate holds it back. */
+  notifiedAt?: number;
+  /** Whether its release counts against the job's rollout rate (false for things that joined the group later). */
+  rateLimited: boolean;
+  /** When it times out while IN_PROGRESS (derived from the job's timeout config and the step timer). */
+  timeoutAt?: number;
+}
+
+export interface JobExecutionFilter {
+  jobId?: string;
+  thingName?: string;
+  status?: JobExecutionStatus;
+  statuses?: JobExecutionStatus[];
+  /** Only executions of jobs in this namespace. */
+  namespaceId?: string;
+  /** Only executions the rollout has released to their devices. */
+  releasedOnly?: boolean;
+}
+
+export interface RolloutProgress {
+  /** Release times, within the window asked for, of executions that count against the rate. */
+  notificationTimes: number[];
+  notifiedCount: number;
+  succeededCount: number;
+}
+
+// ---- device identity (certificates) ----
+
+/** The certificate authority as stored (one per installation). */
+export interface StoredCertificateAuthority {
+  certificatePem: string;
+  privateKeyPem: string;
+  createdAt: number;
+}
+
+export type CertificateStatus = 'ACTIVE' | 'INACTIVE' | 'REVOKED';
+
+/** A device certificate meadow issued. Its private key is never stored. */
+export interface Certificate {
+  /** Hex SHA-256 of the DER encoding. */
+  id: string;
+  pem: string;
+  status: CertificateStatus;
+  caCertificateId?: string;
+  notBefore: number;
+  notAfter: number;
+  /** Starts at 1 and grows with every change, as IoT's customerVersion. */
+  customerVersion: number;
+  generationId: string;
+  createdAt: number;
+  lastModifiedAt: number;
+}
+
+export type ThingPrincipalType = 'EXCLUSIVE_THING' | 'NON_EXCLUSIVE_THING';
+
+/** A principal (a certificate ARN) attached to a thing. */
+export interface ThingPrincipal {
+  thingName: string;
+  principal: string;
+  type: ThingPrincipalType;
+  attachedAt: number;
+}
+
 export interface Store {
   /** Runs fn with a store whose writes commit together, or not at all if fn throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
@@ -159,4 +265,61 @@ export interface Store {
   claimToken(scope: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim>;
   completeToken(scope: Scope, key: TokenKey, response: unknown, now: number): Promise<void>;
   releaseToken(scope: Scope, key: TokenKey): Promise<void>;
+  // ---- jobs (rollouts) ----
+  insertJob(scope: Scope, job: Job): Promise<void>;
+  getJob(scope: Scope, jobId: string): Promise<Job | undefined>;
+  /**
+   * Reads the job holding its row lock until the transaction ends. Every change to a job, its executions or (through
+   * it) its deployment's status takes this lock first, so two processes never change one job's state at once.
+   */
+  lockJob(scope: Scope, jobId: string): Promise<Job | undefined>;
+  updateJob(scope: Scope, jobId: string, change: JobChange): Promise<void>;
+  /** Newest first. */
+  listJobs(scope: Scope, filter: JobFilter, page: PageRequest): Promise<Page<Job>>;
+  /** IN_PROGRESS jobs that target one of these groups. */
+  inProgressJobsOfGroups(scope: Scope, groupNames: string[]): Promise<Job[]>;
+  /** Ids of IN_PROGRESS jobs with QUEUED executions the rollout has not released yet. */
+  jobsWithUnreleasedExecutions(scope: Scope): Promise<string[]>;
+  insertJobExecutions(scope: Scope, executions: StoredJobExecution[]): Promise<void>;
+  /** That execution, or without executionNumber the thing's latest execution of the job. */
+  getJobExecution(scope: Scope, jobId: string, thingName: string, executionNumber?: number): Promise<StoredJobExecution | undefined>;
+  /** Stores the execution only if its stored versionNumber is still `expectedVersion`; false when it is not. */
+  replaceJobExecution(scope: Scope, execution: StoredJobExecution, expectedVersion: number): Promise<boolean>;
+  /** By thing name when filtered by job, else by queuedAt then job id. */
+  listJobExecutions(scope: Scope, filter: JobExecutionFilter, page: PageRequest): Promise<Page<StoredJobExecution>>;
+  jobExecutionStatusCounts(scope: Scope, jobId: string): Promise<Partial<Record<JobExecutionStatus, number>>>;
+  rolloutProgress(scope: Scope, jobId: string, windowStart: number): Promise<RolloutProgress>;
+  /** QUEUED executions not released yet, in queue order. */
+  unreleasedExecutions(scope: Scope, jobId: string, limit: number): Promise<StoredJobExecution[]>;
+  /** Sets notifiedAt on those executions that are still unreleased; returns how many it released. */
+  markReleased(scope: Scope, jobId: string, executions: Pick<StoredJobExecution, 'thingName' | 'executionNumber'>[], at: number): Promise<number>;
+  /** IN_PROGRESS executions whose timeoutAt is at or before `now`. */
+  dueTimeouts(scope: Scope, now: number, limit: number): Promise<StoredJobExecution[]>;
+  earliestTimeoutAt(scope: Scope): Promise<number | undefined>;
+  /** The consumer's position in the membership log (0 at first), holding its row until the transaction ends. */
+  lockRolloutCursor(scope: Scope, consumer: string): Promise<number>;
+  setRolloutCursor(scope: Scope, consumer: string, position: number): Promise<void>;
+  /** Holds the membership log's writer lock until the transaction ends: no membership change commits meanwhile. */
+  holdMembershipLog(scope: Scope): Promise<void>;
+  // ---- device identity (certificates) ----
+  getCertificateAuthority(): Promise<StoredCertificateAuthority | undefined>;
+  /** Stores the CA unless one is stored already (then the stored one stays: read it back). */
+  insertCertificateAuthorityIfAbsent(ca: StoredCertificateAuthority): Promise<void>;
+  insertCertificate(scope: Scope, certificate: Certificate): Promise<void>;
+  getCertificate(scope: Scope, certificateId: string): Promise<Certificate | undefined>;
+  /** Reads the certificate holding its row lock until the transaction ends (attach, update and delete take it). */
+  lockCertificate(scope: Scope, certificateId: string): Promise<Certificate | undefined>;
+  /** Replaces the stored certificate of that id. */
+  updateCertificate(scope: Scope, certificate: Certificate): Promise<void>;
+  deleteCertificate(scope: Scope, certificateId: string): Promise<void>;
+  /** By creation time (then id), oldest first unless descending; the cursor is the last item's. */
+  listCertificates(scope: Scope, order: 'ascending' | 'descending', page: PageRequest): Promise<Page<Certificate>>;
+  /** Attaches, or changes the type of an existing attachment. */
+  attachThingPrincipal(scope: Scope, attachment: ThingPrincipal): Promise<void>;
+  /** False when it was not attached. */
+  detachThingPrincipal(scope: Scope, thingName: string, principal: string): Promise<boolean>;
+  /** The thing's principals, by principal. */
+  listPrincipalsOfThing(scope: Scope, thingName: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
+  /** The things a principal is attached to, by thing name. */
+  listThingsOfPrincipal(scope: Scope, principal: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
 }

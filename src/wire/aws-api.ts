@@ -32,7 +32,8 @@ export interface AwsApiOptions {
   clock: Clock;
   artifacts: ArtifactStore;
   downloads: DownloadUrlSigner;
-  ca: CertificateAuthority;
+  /** meadow's certificate authority, loaded on first use. */
+  ca: () => Promise<CertificateAuthority>;
   accountId: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string }[];

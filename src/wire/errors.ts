@@ -32,6 +32,21 @@ export const IOT_ERRORS: ErrorShapes = {
   Internal: 'InternalFailureException',
 };
 
+// jobs (rollouts): the IoT Jobs data plane. Its model has no version-conflict error; a stale expectedVersion (the
+// MQTT API's VersionMismatch) is a ConflictException naming the job. Job-state refusals pick
+// InvalidStateTransitionException through ErrorDetails.errorShape.
+export const IOT_JOBS_DATA_ERRORS: ErrorShapes = {
+  Invalid: 'InvalidRequestException',
+  NotFound: 'ResourceNotFoundException',
+  AlreadyExists: 'ConflictException',
+  Conflict: 'ConflictException',
+  VersionConflict: 'ConflictException',
+  LimitExceeded: 'ServiceQuotaExceededException',
+  InProgress: 'ConflictException',
+  Throttled: 'ThrottlingException',
+  Internal: 'InternalServerException',
+};
+
 export interface AwsErrorResponse {
   status: number;
   code: string;
@@ -45,9 +60,9 @@ export function plainError(status: number, code: string, message: string, extra:
 }
 
 export function toAwsError(err: MeadowError, model: ServiceModel, codec: Codec, shapes: ErrorShapes): AwsErrorResponse {
-  const code = shapes[err.kind];
-  const shape = model.shapes[code];
   const d = err.details;
+  const code = d.errorShape && model.shapes[d.errorShape]?.error ? d.errorShape : shapes[err.kind];
+  const shape = model.shapes[code];
   const candidates: Record<string, unknown> = {
     message: err.message,
     resourceId: d.resourceId,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
 import { IoTClient } from '@aws-sdk/client-iot';
 import type { Clock } from '../../src/core/clock.js';
+import type { RolloutWorker } from '../../src/engine/rollout-worker.js';
 import { configFromEnv, type Config } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { openArtifactStore } from '../../src/artifacts/open-artifact-store.js';
@@ -22,6 +23,9 @@ export interface TestServer {
   artifacts: ArtifactStore;
   gg: GreengrassV2Client;
   iot: IoTClient;
+  /** The server's rollout worker: `tick()` does the rollout work due at the server clock's now. */
+  engine: RolloutWorker;
+  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -52,7 +56,16 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
   const rawStore = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(rawStore) : rawStore;
   const artifacts = await openArtifactStore(config);
-  const server = await startServer({ config, store, artifacts, credentials: TEST_CREDENTIALS, clock: opts.clock, logger: false });
+  // A test that brings its own clock drives the rollout worker itself, with engine.tick(), so no timer runs then.
+  const server = await startServer({
+    config,
+    store,
+    artifacts,
+    credentials: TEST_CREDENTIALS,
+    clock: opts.clock,
+    logger: false,
+    rolloutTimer: opts.clock === undefined,
+  });
   const gg = new GreengrassV2Client(clientConfig(server.endpoint, config.region));
   const iot = new IoTClient(clientConfig(server.endpoint, config.region));
   return {
@@ -62,6 +75,8 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
     artifacts,
     gg,
     iot,
+    engine: server.engine,
+    clock: server.clock,
     async close() {
       gg.destroy();
       iot.destroy();

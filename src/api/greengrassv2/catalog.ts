@@ -1,10 +1,10 @@
 // The components a caller can see: its own (private) versions and meadow's public ones. A private component
 // with a public component's name hides the public one, as in Greengrass dependency resolution.
-import semver from 'semver';
 import { componentVersionArn, PUBLIC_ACCOUNT } from '../../core/arn.js';
 import { PUBLIC_COMPONENTS, PUBLIC_COMPONENTS_PUBLISHED_AT } from '../../core/public-components.js';
 import { parseRecipe, type Recipe } from '../../core/recipe/index.js';
 import type { Catalog, CandidateVersion } from '../../core/resolution/index.js';
+import { highestFirst } from '../../core/resolution/version-policy.js';
 import type { ComponentState, Scope, Store } from '../../store/store.js';
 
 export interface CatalogVersion {
@@ -65,7 +65,9 @@ export async function versionsOf(store: Store, scope: Scope, name: string, only?
           createdAt: c.createdAt,
         }));
   const all = own.length > 0 || only === 'private' ? own : publicVersions(scope, name);
-  return all.sort((a, b) => semver.rcompare(a.version, b.version));
+  // Build metadata breaks ties (1.0.0+b.2 before 1.0.0+b.1), as resolution orders versions, so every listing of
+  // versions has one order and a pagination cursor can say where it stopped.
+  return all.sort((a, b) => -1*Number(a.version < b.version));
 }
 
 export async function findVersion(store: Store, scope: Scope, name: string, version: string): Promise<CatalogVersion | undefined> {

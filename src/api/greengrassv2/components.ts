@@ -1,5 +1,4 @@
 // Greengrass V2 component operations: publish from a recipe, describe, list, delete, artifacts, resolution.
-import semver from 'semver';
 import { ArtifactError } from '../../artifacts/artifact-store.js';
 import { componentArn, componentVersionArn, inScope, parseComponentArn, PUBLIC_ACCOUNT, type ComponentRef } from '../../core/arn.js';
 import { conflict, invalid, invalidFields, notFound } from '../../core/errors.js';
@@ -16,6 +15,7 @@ import {
   type Recipe,
 } from '../../core/recipe/index.js';
 import { ResolutionError, resolveCandidate } from '../../core/resolution/index.js';
+import { highestFirst } from '../../core/resolution/version-policy.js';
 import type { ComponentState, Scope, Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { idempotent } from '../idempotency.js';
@@ -23,9 +23,9 @@ import { loadCatalog, versionsOf, type CatalogVersion } from './catalog.js';
 
 const DEFAULT_PAGE = 50;
 
-/** `s3://BUCKET/KEY` -> its parts; other schemes -> undefined. */
+/** `s3://BUCKET/KEY` -> its parts (the scheme in any case, as recipes allow); other schemes -> undefined. */
 export function s3Location(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(uri);
   return m ? { bucket: m[1], key: m[2] } : undefined;
 }
 
@@ -62,7 +62,7 @@ async function digestArtifacts(ctx: RequestContext, recipe: Recipe): Promise<Rec
   for (const manifest of recipe.Manifests ?? []) {
     for (const artifact of manifest.Artifacts ?? []) {
       const uri = artifact.Uri;
-      if (uri.startsWith('docker:')) continue; // images are pulled by the device, not hosted by meadow
+      if (/^docker:/i.test(uri)) continue; // images are pulled by the device, not hosted by meadow
       const loc = s3Location(uri);
       if (!loc) {
         errors[uri] = `meadow hosts artifacts in S3 buckets only; upload ${artifactFileName(uri)} and refer to it as s3://BUCKET/KEY.`;
@@ -200,8 +200,9 @@ async function listComponentVersions(ctx: RequestContext, input: Input) {
   if (versions.length === 0) throw notFound('component', input.arn, `Component ${input.arn} does not exist.`);
   const after = decodeNextToken(ctx.operation, input.nextToken);
   const limit = input.maxResults ?? DEFAULT_PAGE;
-  // Highest version first; the cursor is the last version handed out.
-  const start = after === undefined ? 0 : versions.findIndex((v) => semver.lt(v.version, after));
+  // Highest version first; the cursor is the last version handed out, and the page goes on after it in that order
+  // (build metadata included: 1.0.0+b.1 and 1.0.0+b.2 are different versions of equal precedence).
+  const start = after === undefined ? 0 : versions.findIndex((v) => highestFirst(after, v.version) < 0);
   const rest = start < 0 ? [] : versions.slice(start);
   const page = rest.slice(0, limit);
   return {

@@ -5,6 +5,7 @@ import { checkCreateDeployment } from '../../core/deployment-request.js';
 import { assertDeletable, cancel, supersededStatus } from '../../core/deployment-status.js';
 import { conflict, invalidFields, notFound } from '../../core/errors.js';
 import { decodeNextToken, encodeNextToken } from '../../core/pagination.js';
+import { cancelJob, createDeploymentJob } from '../../engine/jobs.js';
 import type { Deployment, Scope, Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { idempotent } from '../idempotency.js';
@@ -65,7 +66,7 @@ async function createDeployment(ctx: RequestContext, input: Input) {
 
     // Taking the revision locks the target, so the latest revision read next cannot change under us.
     const revision = await tx.nextRevision(scope, input.targetArn);
-    const previous = await tx.latestDeploymentFor(scope, input.targetArn);
+    let previous = await tx.latestDeploymentFor(scope, input.targetArn);
     if (previous?.parentTargetArn && input.parentTargetArn && previous.parentTargetArn !== input.parentTargetArn) {
       throw conflict(
         'deployment',
@@ -73,12 +74,19 @@ async function createDeployment(ctx: RequestContext, input: Input) {
         `Thing group ${input.targetArn} already receives subdeployments of ${previous.parentTargetArn}; it cannot take one of ${input.parentTargetArn}.`,
       );
     }
+    const now = ctx.clock.now();
+    if (previous?.iotJobId) {
+      // The previous revision's job is CANCELED (semantics §8.1); its lock is taken before the deployment row, the
+      // order every job change follows, and the deployment is read again in case an abort just failed it.
+      await cancelJob(tx, scope, previous.iotJobId, now, { comment: `Replaced by revision ${revision} of the deployment to ${input.targetArn}.` });
+      previous = await tx.getDeployment(scope, previous.deploymentId);
+    }
     if (previous) await tx.updateDeployment(scope, previous.deploymentId, { isLatest: false, status: supersededStatus(previous.status) });
 
     const deploymentId = randomUUID();
     // Group targets ride an IoT job; a single thing gets its deployments through its shadow instead.
     const iotJobId = parseIotArn(input.targetArn)!.kind === 'thinggroup' ? randomUUID() : undefined;
-    await tx.insertDeployment(scope, {
+    const deployment: Deployment = {
       deploymentId,
       targetArn: input.targetArn,
       revision,
@@ -91,8 +99,11 @@ async function createDeployment(ctx: RequestContext, input: Input) {
       components: input.components,
       deploymentPolicies: input.deploymentPolicies,
       iotJobConfiguration: input.iotJobConfiguration,
-      createdAt: ctx.clock.now(),
-    });
+      createdAt: now,
+    };
+    await tx.insertDeployment(scope, deployment);
+    // A group deployment's job and its executions commit with the deployment.
+    await createDeploymentJob(tx, scope, deployment, now);
     if (input.tags) await tx.putTags(scope, deploymentArn(scope, deploymentId), input.tags);
     return { deploymentId, iotJobId, iotJobArn: iotJobId && iotJobArn(scope, iotJobId) };
   });
@@ -123,8 +134,16 @@ async function listDeployments(ctx: RequestContext, input: Input) {
 
 async function cancelDeployment(ctx: RequestContext, input: Input) {
   return ctx.store.transaction(async (tx) => {
-    const d = await getLockedOrThrow(tx, ctx.scope, input.deploymentId);
-    await tx.updateDeployment(ctx.scope, d.deploymentId, { status: cancel(d) });
+    let d = await getLockedOrThrow(tx, ctx.scope, input.deploymentId);
+    if (d.iotJobId) {
+      // Job lock before the deployment row (the order every job change follows); read again after it, as an abort
+      // may have failed the deployment meanwhile. QUEUED executions are CANCELED, IN_PROGRESS ones keep running.
+      await tx.lockJob(ctx.scope, d.iotJobId);
+      d = await getOrThrow(tx, ctx.scope, d.deploymentId);
+    }
+    const status = cancel(d);
+    if (d.iotJobId) await cancelJob(tx, ctx.scope, d.iotJobId, ctx.clock.now(), { comment: `Deployment ${d.deploymentId} was canceled.` });
+    await tx.updateDeployment(ctx.scope, d.deploymentId, { status });
     return { message: `Deployment ${d.deploymentId} (revision ${d.revision} for ${d.targetArn}) is canceled.` };
   });
 }

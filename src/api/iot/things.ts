@@ -85,6 +85,10 @@ async function deleteThing(ctx: RequestContext, input: Input) {
     const t = await tx.getThing(ctx.scope, input.thingName);
     if (!t) return; // deleting a thing that does not exist succeeds, as in AWS IoT
     checkVersion('thing', t.name, t.version, input.expectedVersion);
+    // As AWS IoT: a thing keeps its identity until its certificates are detached.
+    if ((await tx.listPrincipalsOfThing(ctx.scope, t.name, { limit: 1 })).items.length > 0) {
+      throw invalid(`Cannot delete thing ${t.name}: it still has principals attached; detach them (DetachThingPrincipal) first.`);
+    }
     const now = ctx.clock.now();
     for (const group of await tx.listGroupNamesOfThing(ctx.scope, t.name)) {
       await tx.removeThingFromGroup(ctx.scope, t.name, group, now);

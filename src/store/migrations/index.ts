@@ -3,6 +3,10 @@
 import type { ColumnDataType, CreateTableBuilder, Expression, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-registry-and-deployments.js';
 import * as m0002 from './0002-components.js';
+// device identity (certificates)
+import * as m0003 from './0003-certificates.js';
+// jobs (rollouts)
+import * as m0004 from './0004-jobs.js';
 
 export interface MigrationContext {
   /** Adds an auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL. */
@@ -19,6 +23,10 @@ type MeadowMigration = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise
 const ALL: Record<string, MeadowMigration> = {
   '0001-registry-and-deployments': m0001,
   '0002-components': m0002,
+  // device identity (certificates)
+  '0003-certificates': m0003,
+  // jobs (rollouts)
+  '0004-jobs': m0004,
 };
 
 export function migrationProvider(ctx: MigrationContext): MigrationProvider {
