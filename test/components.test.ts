@@ -29,6 +29,7 @@ import {
   UntagResourceCommand,
   ValidationException,
   type Component,
+  type ComponentVisibilityScope,
   type CreateComponentVersionCommandInput,
   type ComponentVersionListItem,
   type ResolveComponentCandidatesCommandInput,
@@ -728,7 +729,8 @@ for (const kind of STORE_KINDS) {
     async function listAll(scope: 'PRIVATE' | 'PUBLIC' | 'ALL' | undefined, pageSize?: number): Promise<{ items: Component[]; tokens: string[] }> {
       const items: Component[] = [];
       const tokens: string[] = [];
-      for await (const page of paginateListComponents({ client: s.gg, pageSize }, { scope })) {
+      // ALL is meadow's (see model/patches.json); the SDK's type lists only PRIVATE and PUBLIC but sends any string.
+      for await (const page of paginateListComponents({ client: s.gg, pageSize }, { scope: scope as ComponentVisibilityScope | undefined })) {
         if (pageSize !== undefined) assert.ok((page.components?.length ?? 0) <= pageSize, `a page of ${page.components?.length} items`);
         items.push(...(page.components ?? []));
         if (page.nextToken) tokens.push(page.nextToken);

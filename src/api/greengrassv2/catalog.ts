@@ -67,7 +67,7 @@ export async function versionsOf(store: Store, scope: Scope, name: string, only?
   const all = own.length > 0 || only === 'private' ? own : publicVersions(scope, name);
   // Build metadata breaks ties (1.0.0+b.2 before 1.0.0+b.1), as resolution orders versions, so every listing of
   // versions has one order and a pagination cursor can say where it stopped.
-  return all.sort((a, b) => -1*Number(a.version < b.version));
+  return all.sort((a, b) => highestFirst(a.version, b.version));
 }
 
 export async function findVersion(store: Store, scope: Scope, name: string, version: string): Promise<CatalogVersion | undefined> {
