@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { AWS_CLI as AWS, awsCliEnv } from './helpers/aws-cli.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import { minimalRecipe } from './helpers/greengrass.js';
-import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
-const AWS = process.env.MEADOW_AWS_CLI || '/usr/bin/aws';
 
 for (const kind of STORE_KINDS) {
   describe(`AWS CLI v2 (${kind})`, () => {
@@ -29,15 +29,7 @@ for (const kind of STORE_KINDS) {
 
     async function aws(...args: string[]): Promise<any> {
       const { stdout } = await run(AWS, [...args, '--endpoint-url', s.endpoint, '--output', 'json'], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_PAGER: '',
-          AWS_MAX_ATTEMPTS: '1',
-        },
+        env: awsCliEnv(home),
       });
       return stdout.trim() ? JSON.parse(stdout) : undefined;
     }

@@ -38,6 +38,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import YAML from 'yaml';
 import { ManualClock } from '../src/core/clock.js';
 import { NUCLEUS_VERSIONS } from '../src/core/public-components.js';
+import { AWS_CLI as AWS, awsCliEnv } from './helpers/aws-cli.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import {
   ACCOUNT,
@@ -53,7 +54,6 @@ import {
 import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
-const AWS = process.env.MEADOW_AWS_CLI || '/usr/bin/aws';
 const NUCLEUS = 'aws.greengrass.Nucleus';
 const README = join(dirname(new URL(import.meta.url).pathname), '..', 'README.md');
 
@@ -986,17 +986,8 @@ for (const kind of STORE_KINDS) {
     async function sh(command: string): Promise<string> {
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', command], {
         cwd: work,
-        env: {
-          // The CLI v2 first, whatever else is on PATH.
-          PATH: `${dirname(AWS)}:${process.env.PATH}`,
-          HOME: home,
-          ENDPOINT: s.endpoint,
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_PAGER: '',
-          AWS_MAX_ATTEMPTS: '1',
-        },
+        // The CLI v2 first on PATH, whatever else is there.
+          env: awsCliEnv(home, { PATH: `${dirname(AWS)}:${process.env.PATH}`, ENDPOINT: s.endpoint }),
       });
       return stdout;
     }

@@ -41,11 +41,11 @@ import { GetDeploymentCommand, ResourceNotFoundException } from '@aws-sdk/client
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ArtifactError } from '../src/artifacts/artifact-store.js';
 import { LocalArtifactStore } from '../src/artifacts/local-store.js';
+import { AWS_CLI as AWS, awsCliEnv } from './helpers/aws-cli.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
-const AWS = process.env.MEADOW_AWS_CLI || '/usr/bin/aws';
 const MiB = 1024 * 1024;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
@@ -559,15 +559,7 @@ for (const kind of STORE_KINDS) {
           const { stdout } = await run(AWS, [...args, '--endpoint-url', s.endpoint], {
             cwd: work,
             maxBuffer: 16 * MiB,
-            env: {
-              PATH: process.env.PATH,
-              HOME: home,
-              AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-              AWS_DEFAULT_REGION: 'us-east-1',
-              AWS_PAGER: '',
-              AWS_MAX_ATTEMPTS: '1',
-            },
+            env: awsCliEnv(home),
           });
           return stdout;
         }
