@@ -1,6 +1,5 @@
 // Builds and starts a meadow server: the fastify app with the AWS API plugin, on a store and a clock.
-import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { greengrassHandlers } from './api/greengrassv2/index.js';
 import { iotHandlers } from './api/iot/index.js';
 import { iotJobsDataHandlers } from './api/iot-jobs-data/index.js';
@@ -10,12 +9,16 @@ import { DownloadUrlSigner } from './artifacts/download-url.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import type { Credentials } from './credentials.js';
+import { startDataPlane } from './devices/dataplane/index.js';
+import { ConfigurationUrls, registerConfigurationDownloadRoute } from './devices/dataplane/deployment-configuration.js';
 import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
+import { startMqttBroker } from './devices/mqtt/broker.js';
 import { RolloutWorker } from './engine/rollout-worker.js';
 import type { Store } from './store/store.js';
 import { createS3Handler } from './s3/s3-api.js';
-import { awsApiPlugin } from './wire/aws-api.js';
-import { GREENGRASS_ERRORS, IOT_ERRORS, IOT_JOBS_DATA_ERRORS, plainError } from './wire/errors.js';
+import { awsApiPlugin, type ServiceBinding } from './wire/aws-api.js';
+import { GREENGRASS_ERRORS, IOT_ERRORS, IOT_JOBS_DATA_ERRORS } from './wire/errors.js';
+import { createFastifyApp } from './wire/fastify-app.js';
 import { ServiceModel } from './wire/service-model.js';
 
 export interface ServerDeps {
@@ -38,15 +41,16 @@ export interface RunningServer {
   /** The rollout worker of group-deployment jobs; tests drive it with `tick()` after moving a ManualClock. */
   engine: RolloutWorker;
   clock: Clock;
+  /** The port of the devices' MQTT broker (mutual TLS; the real one when 0 was asked for). */
+  mqttPort: number;
+  /** https://host:port of the devices' HTTPS data plane (mutual TLS; the real port when 0 was asked for). */
+  dataPlaneEndpoint: string;
   close(): Promise<void>;
 }
 
 let models: { greengrass: ServiceModel; iot: ServiceModel; iotJobsData: ServiceModel } | undefined;
 const loadModels = () =>
   (models ??= { greengrass: ServiceModel.load('greengrassv2'), iot: ServiceModel.load('iot'), iotJobsData: ServiceModel.load('iot-jobs-data') });
-
-/** Errors raised before a request reaches the AWS API plugin still name a request id, as every AWS error does. */
-const errorHeaders = (code: string) => ({ 'x-amzn-ErrorType': code, 'x-amzn-RequestId': randomUUID() });
 
 /**
  * The CA is loaded (or generated: an RSA key takes a while) the first time it is needed, not at every start; one
@@ -62,35 +66,34 @@ function certificateAuthorityLoader(deps: ServerDeps, clock: Clock): () => Promi
 }
 
 export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
+  return (await assemble(deps)).app;
+}
+
+/** The main app and what the device data plane shares with it (services, URL signers, the CA loader). */
+async function assemble(deps: ServerDeps) {
   const { greengrass, iot, iotJobsData } = loadModels();
-  const app = Fastify({
-    logger: deps.logger ?? { level: deps.config.logLevel },
-    // Per-request access logs would cost more than the requests; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024 * 1024,
-    frameworkErrors: (err, _req, reply) => {
-      const e = plainError(400, 'SerializationException', `Malformed request: ${err.message}`);
-      (reply as FastifyReply).code(e.status).headers({ ...errorHeaders(e.code), 'content-type': 'application/json' }).send(e.body);
-    },
-  });
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    const e = plainError(status, status === 413 ? 'RequestEntityTooLargeException' : status === 500 ? 'InternalFailure' : 'SerializationException', err.message);
-    reply.code(e.status).headers({ ...errorHeaders(e.code), 'content-type': 'application/json' }).send(e.body);
-  });
+  const app = createFastifyApp({ logger: deps.logger ?? { level: deps.config.logLevel } });
   app.get('/health', async () => ({ status: 'ok' }));
   const clock = deps.clock ?? systemClock;
   const ca = certificateAuthorityLoader(deps, clock);
   if (deps.config.caCertFile) await ca(); // operator-supplied files are checked at start, so mistakes show at once
   const downloads = new DownloadUrlSigner(deps.credentials.secretAccessKey, clock);
   registerDownloadRoute(app, deps.artifacts, downloads);
+  // Full deployment documents (GetDeploymentConfiguration on the data plane hands out these URLs).
+  const configurationUrls = new ConfigurationUrls(deps.credentials.secretAccessKey, clock);
+  const scope = { accountId: deps.config.accountId, region: deps.config.region };
+  registerConfigurationDownloadRoute(app, deps.store, scope, configurationUrls);
+  const services = {
+    greengrass: { model: greengrass, handlers: greengrassHandlers, errors: GREENGRASS_ERRORS } satisfies ServiceBinding,
+    iotJobsData: { model: iotJobsData, handlers: iotJobsDataHandlers, errors: IOT_JOBS_DATA_ERRORS } satisfies ServiceBinding,
+  };
   await app.register(awsApiPlugin, {
     services: [
-      { model: greengrass, handlers: greengrassHandlers, errors: GREENGRASS_ERRORS },
+      services.greengrass,
       // AWS CLI v2 releases before 2.13 sign IoT requests as `execute-api`; AWS IoT accepts both.
       { model: iot, handlers: iotHandlers, errors: IOT_ERRORS, signingAliases: ['execute-api'] },
       // The devices' jobs API; its paths collide with iot's, so requests are told apart by their signing name.
-      { model: iotJobsData, handlers: iotJobsDataHandlers, errors: IOT_JOBS_DATA_ERRORS },
+      services.iotJobsData,
     ],
     store: deps.store,
     clock,
@@ -106,11 +109,14 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       ['s3', createS3Handler({ store: deps.artifacts, region: deps.config.region, accountId: deps.config.accountId, credentials: [deps.credentials] })],
     ]),
   });
-  return app;
+  return { app, services, downloads, configurationUrls, ca, clock, scope };
 }
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
-  const app = await buildApp(deps);
+  // The MQTT broker's server certificate needs the CA at start; the app then shares the one loaded here.
+  const ca = deps.ca ?? (await loadCertificateAuthority(deps.config, deps.store, deps.clock ?? systemClock));
+  const parts = await assemble({ ...deps, ca });
+  const app = parts.app;
   await app.listen({ host: deps.config.host, port: deps.config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : deps.config.port;
@@ -122,13 +128,52 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     onError: (err) => app.log.error({ err }, 'rollout worker tick failed'),
   });
   if (deps.rolloutTimer !== false) engine.start();
+  const mqtt = await startMqttBroker({
+    host: deps.config.host,
+    port: deps.config.mqttPort,
+    store: deps.store,
+    scope: { accountId: deps.config.accountId, region: deps.config.region },
+    clock,
+    ca,
+    log: app.log,
+  }).catch(async (e: Error) => {
+    await engine.stop();
+    await app.close();
+    throw new Error(`cannot start the MQTT broker on ${deps.config.host}:${deps.config.mqttPort}: ${e.message}`);
+  });
+  const endpoint = `http://${deps.config.host}:${port}`;
+  const dataPlane = await startDataPlane({
+    host: deps.config.host,
+    port: deps.config.dataPlanePort,
+    scope: parts.scope,
+    store: deps.store,
+    clock,
+    artifacts: deps.artifacts,
+    downloads: parts.downloads,
+    configurationUrls: parts.configurationUrls,
+    ca: parts.ca,
+    greengrass: parts.services.greengrass,
+    iotJobsData: parts.services.iotJobsData,
+    downloadBaseUrl: () => endpoint,
+    rateLimitPerSecond: deps.config.apiRateLimit,
+    logger: deps.logger ?? { level: deps.config.logLevel },
+  }).catch(async (e: Error) => {
+    await engine.stop();
+    await mqtt.close();
+    await app.close();
+    throw new Error(`cannot start the device data plane on ${deps.config.host}:${deps.config.dataPlanePort}: ${e.message}`);
+  });
   return {
     app,
-    endpoint: `http://${deps.config.host}:${port}`,
+    endpoint,
     engine,
     clock,
+    mqttPort: mqtt.port,
+    dataPlaneEndpoint: dataPlane.endpoint,
     close: async () => {
       await engine.stop();
+      await dataPlane.close();
+      await mqtt.close();
       await app.close();
     },
   };

@@ -16,8 +16,11 @@ export class DownloadUrlSigner {
     secret: string,
     private readonly clock: Clock,
     private readonly lifetimeSeconds = DEFAULT_URL_LIFETIME_SECONDS,
+    /** Where the URLs point; each path gets its own key, so a URL signed for one path is refused under another. */
+    readonly path = DOWNLOAD_PATH,
   ) {
-    this.key = createHmac('sha256', secret).update('meadow artifact download URLs').digest();
+    const purpose = path === DOWNLOAD_PATH ? 'meadow artifact download URLs' : `meadow download URLs under ${path}`;
+    this.key = createHmac('sha256', secret).update(purpose).digest();
   }
 
   private sign(bucket: string, key: string, expires: number): string {
@@ -28,10 +31,10 @@ export class DownloadUrlSigner {
   urlFor(baseUrl: string, bucket: string, key: string): string {
     const expires = Math.floor(this.clock.now() / 1000) + this.lifetimeSeconds;
     const path = [bucket, ...key.split('/')].map(encodeURIComponent).join('/');
-    return `${baseUrl}${DOWNLOAD_PATH}/${path}?expires=${expires}&signature=${this.sign(bucket, key, expires)}`;
+    return `${baseUrl}${this.path}/${path}?expires=${expires}&signature=${this.sign(bucket, key, expires)}`;
   }
 
-  /** Checks the path after DOWNLOAD_PATH (still encoded) and the query of a download request. */
+  /** Checks the path after the signer's path (still encoded) and the query of a download request. */
   check(encodedPath: string, query: URLSearchParams): UrlCheck {
     let parts: string[];
     try {

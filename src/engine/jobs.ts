@@ -18,6 +18,7 @@ import {
   type JobProcessDetails,
 } from '../core/jobs/index.js';
 import type { Deployment, Job, Scope, Store, StoredJobExecution } from '../store/store.js';
+import { executionsChanged } from './execution-events.js';
 
 /** The namespace of every Greengrass deployment job ("only supported by IoT Greengrass", IoT CreateJob). */
 export const GREENGRASS_JOB_NAMESPACE = 'aws-gg-deployment';
@@ -97,6 +98,7 @@ export async function releaseDue(tx: Store, scope: Scope, jobId: string, now: nu
       return { released, nextAt: more ? allowance.nextAt : undefined };
     }
     released += await tx.markReleased(scope, jobId, waiting, now);
+    executionsChanged(tx, scope, waiting.map((e) => e.thingName));
   }
 }
 
@@ -155,6 +157,7 @@ export async function saveExecution(tx: Store, scope: Scope, job: Job, before: S
     // Every writer holds the job's lock, so this means a writer that did not: a bug, not a race to report.
     throw new MeadowError('Internal', `Job execution ${job.jobId}/${before.thingName} changed under its job's lock.`);
   }
+  if (next.notifiedAt !== undefined) executionsChanged(tx, scope, [next.thingName]); // its device knows of it
   if (isTerminal(next.status) && !isTerminal(before.status)) await abortIfCriteriaMet(tx, scope, job, next.lastUpdatedAt);
 }
 

@@ -12,6 +12,7 @@
 import type { Clock } from '../core/clock.js';
 import { applyServiceTransition, isExpired, queuedExecution } from '../core/jobs/index.js';
 import type { MembershipChange, Scope, Store } from '../store/store.js';
+import { executionsChanged } from './execution-events.js';
 import { releaseDue, saveExecution } from './jobs.js';
 
 /** The row of rollout_cursors that holds the worker's position in the membership log. */
@@ -145,6 +146,7 @@ export class RolloutWorker {
             rateLimited: false,
           },
         ]);
+        executionsChanged(tx, this.scope, [c.thingName]);
       } else if (!reached && latest?.status === 'QUEUED') {
         const moved = applyServiceTransition(latest, 'REMOVED', now);
         if (moved.ok) await saveExecution(tx, this.scope, job, latest, moved.execution);

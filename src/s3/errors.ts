@@ -38,6 +38,7 @@ const AUTH_CODE: Record<AuthError['code'], string> = {
   IncompleteSignatureException: 'AuthorizationHeaderMalformed',
   UnrecognizedClientException: 'InvalidAccessKeyId',
   InvalidSignatureException: 'SignatureDoesNotMatch',
+  AccessDeniedException: 'AccessDenied',
 };
 
 const AUTH_STATUS: Record<string, number> = {

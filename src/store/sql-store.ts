@@ -101,6 +101,8 @@ export class SqlStore implements Store {
     private readonly dialect: Dialect,
     private readonly db: Db = dialect.db,
     private readonly inTransaction = false,
+    /** Callbacks to run once the transaction this store belongs to has committed (undefined outside one). */
+    private readonly commitHooks?: (() => void)[],
   ) {}
 
   static async open(dialect: Dialect): Promise<SqlStore> {
@@ -115,7 +117,15 @@ export class SqlStore implements Store {
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    return this.db.transaction().execute((trx: Transaction<Database>) => fn(new SqlStore(this.dialect, trx, true)));
+    const hooks: (() => void)[] = [];
+    const result = await this.db.transaction().execute((trx: Transaction<Database>) => fn(new SqlStore(this.dialect, trx, true, hooks)));
+    for (const hook of hooks) hook();
+    return result;
+  }
+
+  afterCommit(fn: () => void): void {
+    if (this.commitHooks) this.commitHooks.push(fn);
+    else fn();
   }
 
   async close(): Promise<void> {

@@ -207,6 +207,11 @@ export interface ThingPrincipal {
 export interface Store {
   /** Runs fn with a store whose writes commit together, or not at all if fn throws. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn after the current transaction commits (never if it rolls back); at once outside a transaction. For
+   * in-process notifications that must not announce what a rollback would undo. fn must not throw.
+   */
+  afterCommit(fn: () => void): void;
   close(): Promise<void>;
 
   getThing(scope: Scope, name: string): Promise<Thing | undefined>;

@@ -1,6 +1,7 @@
-// The control-plane edge: one fastify plugin that turns signed AWS restJson1 requests into handler calls.
-// Steps per request: SigV4 → service by signing name → route from the model → parse → validate → handler
-// → serialize. Every failure leaves as an AWS-shaped error; nothing escapes as a bare 500.
+// The API edge: one fastify plugin that turns AWS restJson1 requests into handler calls.
+// Steps per request: authenticate (SigV4 by default; a client certificate on the device data plane) → service
+// (by signing name, or by route) → route from the model → parse → validate → authorize → handler → serialize.
+// Every failure leaves as an AWS-shaped error; nothing escapes as a bare 500.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
@@ -24,7 +25,33 @@ export interface ServiceBinding {
   errors: ErrorShapes;
   /** Other credential-scope names clients sign this service with (older IoT models say `execute-api`). */
   signingAliases?: string[];
+  /** When set, only these operations are served; requests for others are unknown operations here. */
+  operations?: ReadonlySet<string>;
 }
+
+/** The parts of a request an authenticator looks at (SigV4 covers all of them). */
+export interface RawRequest {
+  method: string;
+  rawPath: string;
+  rawQuery: string;
+  headers: FastifyRequest['headers'];
+  body: Buffer | undefined;
+}
+
+/** Who is calling, as the authentication step found. */
+export interface Caller {
+  /** The service addressed, when the credentials say (SigV4's scope); otherwise the first service whose routes match. */
+  service?: string;
+  /** What the rate limit counts requests by. */
+  throttleKey: string;
+  /** A device identified by its certificate, acting for the things the certificate is attached to. */
+  device?: { certificateId: string; thingNames: string[] };
+}
+
+/** Throws AuthError (403) when the request carries no acceptable identity. */
+export type Authenticate = (req: FastifyRequest, raw: RawRequest) => Promise<Caller>;
+/** Checks, after validation, that the caller may make this call with this input; throws AuthError otherwise. */
+export type Authorize = (caller: Caller, operation: string, input: Record<string, unknown>) => void;
 
 export interface AwsApiOptions {
   services: ServiceBinding[];
@@ -38,6 +65,11 @@ export interface AwsApiOptions {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string }[];
   rateLimitPerSecond: number;
+  /** Replaces SigV4 (with `credentials`) as the authentication step. */
+  authenticate?: Authenticate;
+  authorize?: Authorize;
+  /** scheme://host:port for URLs handed back (downloads); by default the address the caller reached. */
+  baseUrl?: () => string;
   /**
    * Services served outside the model-driven path, by signing name (`s3`): their handler gets the request
    * before its body is read, verifies the signature itself and answers in its own wire format.
@@ -66,7 +98,23 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
     services: new Set(services.keys()),
     now: () => Date.now(), // signatures are checked against real time, whatever clock the domain runs on
   });
+  const authenticate: Authenticate =
+    opts.authenticate ??
+    (async (_req, raw) => {
+      const identity = verifier.verify(raw);
+      return { service: identity.service, throttleKey: identity.accessKeyId };
+    });
   const throttle = new Throttle(opts.rateLimitPerSecond);
+  const served = [...new Set(services.values())];
+
+  /** The service and operation a request is for, or undefined when none serves it. */
+  function route(caller: Caller, method: string, rawPath: string) {
+    for (const svc of caller.service !== undefined ? [services.get(caller.service)!] : served) {
+      const match = svc.router.match(method, rawPath);
+      if (match && (!svc.operations || svc.operations.has(match.operation.name))) return { svc, match };
+    }
+    return undefined;
+  }
   const scope = { accountId: opts.accountId, region: opts.region };
 
   // Requests signed for an extra service are handed over before fastify reads (and size-limits) their body.
@@ -99,15 +147,18 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
     let svc: ServedService | undefined;
     try {
-      const identity = verifier.verify({ method: req.method, rawPath, rawQuery, headers: req.headers, body });
-      svc = services.get(identity.service)!;
-      const wait = throttle.take(identity.accessKeyId, Date.now());
+      const caller = await authenticate(req, { method: req.method, rawPath, rawQuery, headers: req.headers, body });
+      const routed = route(caller, req.method, rawPath);
+      // Errors name a service's shapes; a request no service routes answers in the first (or the addressed) one's.
+      svc = routed?.svc ?? (caller.service !== undefined ? services.get(caller.service) : served[0]);
+      const wait = throttle.take(caller.throttleKey, Date.now());
       if (wait > 0) throw new MeadowError('Throttled', `Rate exceeded: more than ${opts.rateLimitPerSecond} requests per second.`, { retryAfterSeconds: wait });
 
-      const match = svc.router.match(req.method, rawPath);
-      if (!match) {
-        throw invalid(`No ${svc.model.id} operation matches ${req.method} ${rawPath}.`, undefined, 'UNKNOWN_OPERATION');
+      if (!routed) {
+        throw invalid(`No ${svc!.model.id} operation matches ${req.method} ${rawPath}.`, undefined, 'UNKNOWN_OPERATION');
       }
+      const { match } = routed;
+      svc = routed.svc;
       const op = match.operation;
       const handler = svc.handlers[op.name];
       if (!handler) {
@@ -116,6 +167,7 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
       const { input, violations } = svc.codec.parseInput(op, { labels: match.labels, query: parseQuery(rawQuery), headers: req.headers, body });
       if (op.input) violations.push(...svc.validator.validateInput(op.input.shape, input));
       if (violations.length > 0) throw invalidFields(violations);
+      opts.authorize?.(caller, op.name, input);
 
       const ctx: RequestContext = {
         scope,
@@ -126,7 +178,7 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
         artifacts: opts.artifacts,
         downloads: opts.downloads,
         ca: opts.ca,
-        baseUrl: `${req.protocol}://${req.headers.host ?? req.hostname}`,
+        baseUrl: opts.baseUrl?.() ?? `${req.protocol}://${req.headers.host ?? req.hostname}`,
       };
       const out = svc.codec.serializeOutput(op, (await handler(ctx, input)) ?? undefined);
       reply.code(out.status).headers({ ...out.headers, 'x-amzn-RequestId': requestId });

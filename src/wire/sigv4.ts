@@ -25,7 +25,9 @@ export class AuthError extends Error {
       | 'MissingAuthenticationTokenException'
       | 'IncompleteSignatureException'
       | 'UnrecognizedClientException'
-      | 'InvalidSignatureException',
+      | 'InvalidSignatureException'
+      // a certificate-authenticated caller that may not do this (the device data plane)
+      | 'AccessDeniedException',
     message: string,
     /** The error S3 reports for this failure, where it is not the plain translation of `code`. */
     readonly s3Code?: string,

@@ -12,7 +12,7 @@ export interface MeadowProcess {
 
 export function spawnMeadow(env: Record<string, string>): Promise<MeadowProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH, MEADOW_PORT: '0', MEADOW_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, MEADOW_PORT: '0', MEADOW_MQTT_PORT: '0', MEADOW_DATA_PLANE_PORT: '0', MEADOW_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -26,6 +26,10 @@ export interface TestServer {
   /** The server's rollout worker: `tick()` does the rollout work due at the server clock's now. */
   engine: RolloutWorker;
   clock: Clock;
+  /** The port of the server's MQTT broker (mutual TLS with device certificates). */
+  mqttPort: number;
+  /** https://127.0.0.1:port of the devices' HTTPS data plane (mutual TLS with a device certificate). */
+  dataPlaneEndpoint: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
   const config: Config = {
     ...configFromEnv({}),
     port: 0,
+    mqttPort: 0,
+    dataPlanePort: 0,
     dataDir,
     databaseUrl: db?.url,
     accessKeyId: TEST_CREDENTIALS.accessKeyId,
@@ -77,6 +83,8 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
     iot,
     engine: server.engine,
     clock: server.clock,
+    mqttPort: server.mqttPort,
+    dataPlaneEndpoint: server.dataPlaneEndpoint,
     async close() {
       gg.destroy();
       iot.destroy();

@@ -17,7 +17,8 @@ import type { HandlerTable, Input, RequestContext } from '../context.js';
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
 
-function summary(e: StoredJobExecution) {
+/** JobExecutionSummary, as the HTTP and the MQTT jobs APIs give it. */
+export function summary(e: StoredJobExecution) {
   return {
     jobId: e.jobId,
     queuedAt: seconds(e.queuedAt),
@@ -28,13 +29,14 @@ function summary(e: StoredJobExecution) {
   };
 }
 
-function execution(ctx: RequestContext, { job, execution: e }: DeviceExecution, includeJobDocument: boolean) {
+/** JobExecution, as the HTTP and the MQTT jobs APIs give it. */
+export function execution(now: number, { job, execution: e }: DeviceExecution, includeJobDocument: boolean) {
   return {
     ...summary(e),
     thingName: e.thingName,
     status: e.status,
     statusDetails: e.statusDetails,
-    approximateSecondsBeforeTimedOut: approximateSecondsBeforeTimedOut(e, job.timeoutConfig, ctx.clock.now()),
+    approximateSecondsBeforeTimedOut: approximateSecondsBeforeTimedOut(e, job.timeoutConfig, now),
     jobDocument: includeJobDocument ? job.document : undefined,
   };
 }
@@ -53,13 +55,13 @@ async function describeJobExecution(ctx: RequestContext, input: Input) {
     if (input.jobId === '$next') return {};
     throw executionNotFound(input.thingName, input.jobId, input.executionNumber);
   }
-  return { execution: execution(ctx, found, input.includeJobDocument === true) };
+  return { execution: execution(ctx.clock.now(), found, input.includeJobDocument === true) };
 }
 
 async function startNextPendingJobExecution(ctx: RequestContext, input: Input) {
   await thingOrThrow(ctx.store, ctx.scope, input.thingName);
   const started = await startNextForDevice(ctx.store, ctx.scope, ctx.clock.now(), input.thingName, input.statusDetails, input.stepTimeoutInMinutes);
-  return started ? { execution: execution(ctx, started, true) } : {};
+  return started ? { execution: execution(ctx.clock.now(), started, true) } : {};
 }
 
 async function updateJobExecution(ctx: RequestContext, input: Input) {

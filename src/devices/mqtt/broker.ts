@@ -1,0 +1,122 @@
+// The devices' MQTT endpoint: aedes over TLS with meadow's CA, mutual TLS required. A connection is admitted only
+// for a device certificate meadow issued that is ACTIVE and attached to the thing named by the MQTT client id (as
+// AWS IoT's default Greengrass policy binds `iot:Connect` to the thing name); the thing may then use only its own
+// `$aws/things/<thing>/` topics. Refusals: CONNECT gets CONNACK "not authorized" (or "identifier rejected" for a
+// client id that is not the certificate's thing); a SUBSCRIBE outside its topics gets a failure code in SUBACK for
+// that filter; a PUBLISH outside them is dropped and the connection closed, as AWS IoT does on a policy denial.
+// The jobs API and its notifications are served on the thing's jobs topics (jobs-api.ts).
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../core/clock.js';
+import { onExecutionsChanged } from '../../engine/execution-events.js';
+import type { Scope, Store } from '../../store/store.js';
+import type { CertificateAuthority } from '../identity/ca.js';
+import { generateKeyPair, issueServerCertificate } from '../identity/certificates.js';
+import { verifyDeviceCertificate } from '../identity/verify.js';
+import { CONNACK_IDENTIFIER_REJECTED, CONNACK_NOT_AUTHORIZED, createBroker, type Admission } from './aedes-adapter.js';
+import { MqttJobsApi } from './jobs-api.js';
+import { isOwnTopic } from './topics.js';
+
+/** How long the broker's server certificate is valid; a new one is issued at every start. */
+const SERVER_CERT_DAYS = 365;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface MqttBrokerOptions {
+  host: string;
+  port: number;
+  store: Store;
+  scope: Scope;
+  clock: Clock;
+  ca: CertificateAuthority;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export interface MqttBroker {
+  /** The port it listens on (the real one when 0 was asked for). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Names the server certificate carries: the loopback names, and the configured host when it is a real address. */
+function serverHosts(host: string): string[] {
+  const hosts = ['127.0.0.1', 'localhost'];
+  if (host !== '0.0.0.0' && host !== '::' && !hosts.includes(host)) hosts.push(host);
+  return hosts;
+}
+
+export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBroker> {
+  const { store, scope, clock, ca, log } = opts;
+  const connected = new Set<string>();
+  let jobs: MqttJobsApi | undefined;
+
+  const admit = async (socket: TLSSocket, clientId: string): Promise<Admission> => {
+    const peer = socket.getPeerCertificate?.(false);
+    if (!peer?.raw) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'no client certificate was presented' };
+    const check = await verifyDeviceCertificate({ store, scope, ca, clock }, peer.raw);
+    if (!check.ok) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: check.reason };
+    if (!check.thingNames.includes(clientId)) {
+      return {
+        ok: false,
+        returnCode: CONNACK_IDENTIFIER_REJECTED,
+        reason: `the client id must be the name of the thing the certificate is attached to (${check.thingNames.join(', ')}), got '${clientId}'`,
+      };
+    }
+    return { ok: true, thingName: clientId };
+  };
+
+  const broker = await createBroker({
+    admit,
+    mayPublish: isOwnTopic,
+    maySubscribe: isOwnTopic,
+    onPublish: (thing, topic, payload) => jobs!.handle(thing, topic, payload),
+    onRefused: (what, detail) => log.warn({ ...detail, refused: what }, `MQTT ${what} refused`),
+  });
+  jobs = new MqttJobsApi({ store, scope, clock, publish: broker.publish });
+
+  broker.aedes.on('clientReady', (client) => {
+    const thing = broker.thingOf(client);
+    if (thing !== undefined) connected.add(thing);
+  });
+  broker.aedes.on('clientDisconnect', (client) => {
+    const thing = broker.thingOf(client);
+    if (thing === undefined) return;
+    connected.delete(thing);
+    jobs!.forget(thing);
+  });
+
+  // Tell connected devices when the engine changes their executions (in-process only; see execution-events.ts).
+  const stopListening = onExecutionsChanged((change) => {
+    if (change.scope.accountId !== scope.accountId || change.scope.region !== scope.region) return;
+    for (const thing of change.thingNames) {
+      if (!connected.has(thing)) continue;
+      jobs!.notify(thing).catch((err) => log.error({ err, thing }, 'MQTT jobs notification failed'));
+    }
+  });
+
+  const keys = await generateKeyPair();
+  const now = Date.now(); // TLS peers check validity against real time, whatever meadow's clock says
+  const certificatePem = issueServerCertificate(ca, keys.publicKeyPem, serverHosts(opts.host), new Date(now - DAY_MS), new Date(now + SERVER_CERT_DAYS * DAY_MS));
+  const server: Server = createServer(
+    { key: keys.privateKeyPem, cert: certificatePem, ca: [ca.certificatePem], requestCert: true, rejectUnauthorized: true },
+    (socket) => broker.aedes.handle(socket),
+  );
+  // A failed handshake (no or foreign client certificate) is the client's problem, not the server's.
+  server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'MQTT TLS handshake refused'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      stopListening();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await broker.close(); // disconnects the clients, so the server can finish closing
+      await closed;
+    },
+  };
+}
