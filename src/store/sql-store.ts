@@ -53,6 +53,12 @@ function page<T>(rows: T[], limit: number, cursor: (row: T) => string): Page<T> 
   return { items, next: cursor(items[items.length - 1]) };
 }
 
+/** Every row belongs to one account and region; every query says which (`.$call(scoped(s))`). */
+function scoped(s: Scope) {
+  return <QB extends { where: (...args: any[]) => any }>(qb: QB): QB =>
+    qb.where('account_id', '=', s.accountId).where('region', '=', s.region) as QB;
+}
+
 function toThing(r: Database['things']): Thing {
   return {
     name: r.name,
@@ -138,8 +144,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('things')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .executeTakeFirst();
     return r && toThing(r);
@@ -172,8 +177,7 @@ export class SqlStore implements Store {
   async deleteThing(s: Scope, name: string): Promise<void> {
     await this.db
       .deleteFrom('things')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .execute();
   }
@@ -190,8 +194,7 @@ export class SqlStore implements Store {
       let q = this.db
         .selectFrom('things')
         .selectAll()
-        .where('account_id', '=', s.accountId)
-        .where('region', '=', s.region)
+        .$call(scoped(s))
         .orderBy('name')
         .limit(500);
       if (f.thingTypeName !== undefined) q = q.where('thing_type_name', '=', f.thingTypeName);
@@ -213,8 +216,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('thing_groups')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .executeTakeFirst();
     return r && toGroup(r);
@@ -248,8 +250,7 @@ export class SqlStore implements Store {
   async deleteThingGroup(s: Scope, name: string): Promise<void> {
     await this.db
       .deleteFrom('thing_groups')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .execute();
   }
@@ -258,8 +259,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('thing_groups')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .orderBy('name')
       .limit(p.limit + 1);
     if (f.parentName === null) q = q.where('parent_name', 'is', null);
@@ -274,8 +274,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('thing_groups')
       .select('name')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('parent_name', '=', parentName)
       .orderBy('name')
       .execute();
@@ -313,8 +312,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('thing_group_members')
       .select('group_name')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('thing_name', '=', thingName)
       .orderBy('group_name')
       .execute();
@@ -327,8 +325,7 @@ export class SqlStore implements Store {
       .selectFrom('thing_group_members')
       .select('thing_name')
       .distinct()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('group_name', 'in', groupNames)
       .orderBy('thing_name')
       .limit(p.limit + 1);
@@ -362,8 +359,7 @@ export class SqlStore implements Store {
       await self.dialect.lockMembershipLog(self.db);
       const res = await self.db
         .deleteFrom('thing_group_members')
-        .where('account_id', '=', s.accountId)
-        .where('region', '=', s.region)
+        .$call(scoped(s))
         .where('group_name', '=', groupName)
         .where('thing_name', '=', thingName)
         .executeTakeFirst();
@@ -384,8 +380,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('membership_changes')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('seq', '>', seq)
       .orderBy('seq')
       .limit(limit)
@@ -418,8 +413,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('deployment_targets')
       .set({ last_revision: sql`last_revision` })
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('target_arn', '=', targetArn)
       .execute();
   }
@@ -428,8 +422,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('deployments')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('target_arn', '=', targetArn)
       .where('is_latest', '=', 1)
       .executeTakeFirst();
@@ -463,8 +456,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('deployments')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('deployment_id', '=', deploymentId)
       .executeTakeFirst();
     return r && toDeployment(r);
@@ -477,8 +469,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('deployments')
       .set(set)
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('deployment_id', '=', deploymentId)
       .execute();
   }
@@ -486,8 +477,7 @@ export class SqlStore implements Store {
   async deleteDeployment(s: Scope, deploymentId: string): Promise<void> {
     await this.db
       .deleteFrom('deployments')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('deployment_id', '=', deploymentId)
       .execute();
   }
@@ -496,8 +486,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('deployments')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .orderBy('seq', 'desc')
       .limit(p.limit + 1);
     if (f.latestOnly) q = q.where('is_latest', '=', 1);
@@ -515,8 +504,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('resource_tags')
       .select(['tag_key', 'tag_value'])
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('resource_arn', '=', resourceArn)
       .orderBy('tag_key')
       .execute();
@@ -542,8 +530,7 @@ export class SqlStore implements Store {
   async removeTags(s: Scope, resourceArn: string, keys: string[]): Promise<void> {
     let q = this.db
       .deleteFrom('resource_tags')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('resource_arn', '=', resourceArn);
     if (keys.length > 0) q = q.where('tag_key', 'in', keys);
     await q.execute();
@@ -574,8 +561,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('component_versions')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .where('version', '=', version)
       .executeTakeFirst();
@@ -586,8 +572,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('component_versions')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .execute();
     return rows.map(toComponentVersion);
@@ -598,8 +583,7 @@ export class SqlStore implements Store {
       .selectFrom('component_versions')
       .select('name')
       .distinct()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .orderBy('name')
       .limit(p.limit + 1);
     if (p.after !== undefined) q = q.where('name', '>', p.after);
@@ -614,8 +598,7 @@ export class SqlStore implements Store {
   async deleteComponentVersion(s: Scope, name: string, version: string): Promise<void> {
     await this.db
       .deleteFrom('component_versions')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('name', '=', name)
       .where('version', '=', version)
       .execute();
@@ -644,8 +627,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('certificates')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('certificate_id', '=', certificateId)
       .executeTakeFirst();
     return r && toCertificate(r);
@@ -656,8 +638,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('certificates')
       .set({ status: sql`status` })
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('certificate_id', '=', certificateId)
       .execute();
     return this.getCertificate(s, certificateId);
@@ -677,8 +658,7 @@ export class SqlStore implements Store {
   async deleteCertificate(s: Scope, certificateId: string): Promise<void> {
     await this.db
       .deleteFrom('certificates')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('certificate_id', '=', certificateId)
       .execute();
   }
@@ -688,8 +668,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('certificates')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .orderBy('created_at', dir)
       .orderBy('certificate_id', dir)
       .limit(p.limit + 1);
@@ -714,8 +693,7 @@ export class SqlStore implements Store {
   async detachThingPrincipal(s: Scope, thingName: string, principal: string): Promise<boolean> {
     const res = await this.db
       .deleteFrom('thing_principals')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('thing_name', '=', thingName)
       .where('principal', '=', principal)
       .executeTakeFirst();
@@ -726,8 +704,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('thing_principals')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('thing_name', '=', thingName)
       .orderBy('principal')
       .limit(p.limit + 1);
@@ -740,8 +717,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('thing_principals')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('principal', '=', principal)
       .orderBy('thing_name')
       .limit(p.limit + 1);
@@ -755,8 +731,7 @@ export class SqlStore implements Store {
   async claimToken(s: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim> {
     const where = <Q extends { where: Function }>(q: Q) =>
       (q as any)
-        .where('account_id', '=', s.accountId)
-        .where('region', '=', s.region)
+        .$call(scoped(s))
         .where('operation', '=', key.operation)
         .where('token', '=', key.token) as Q;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -803,8 +778,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('idempotency_tokens')
       .set({ state: 'DONE', response: JSON.stringify(response), created_at: now })
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('operation', '=', key.operation)
       .where('token', '=', key.token)
       .execute();
@@ -813,8 +787,7 @@ export class SqlStore implements Store {
   async releaseToken(s: Scope, key: TokenKey): Promise<void> {
     await this.db
       .deleteFrom('idempotency_tokens')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('operation', '=', key.operation)
       .where('token', '=', key.token)
       .where('state', '=', 'IN_PROGRESS')
@@ -854,8 +827,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('jobs')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .executeTakeFirst();
     return r && toJob(r as JobRow);
@@ -866,8 +838,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('jobs')
       .set({ updated_at: sql`updated_at` })
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .execute();
     return this.getJob(s, jobId);
@@ -884,8 +855,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('jobs')
       .set(set as any)
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .execute();
   }
@@ -894,8 +864,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('jobs')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .orderBy('seq', 'desc')
       .limit(p.limit + 1);
     if (f.status !== undefined) q = q.where('status', '=', f.status);
@@ -912,8 +881,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('jobs')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('group_name', 'in', groupNames)
       .where('status', '=', 'IN_PROGRESS')
       .orderBy('seq')
@@ -953,8 +921,7 @@ export class SqlStore implements Store {
     let q = this.db
       .selectFrom('job_executions')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .where('thing_name', '=', thingName)
       .orderBy('execution_number', 'desc')
@@ -969,8 +936,7 @@ export class SqlStore implements Store {
     const res = await this.db
       .updateTable('job_executions')
       .set(set)
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', e.jobId)
       .where('thing_name', '=', e.thingName)
       .where('execution_number', '=', e.executionNumber)
@@ -1031,8 +997,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('job_executions')
       .select(['status', (eb) => eb.fn.countAll().as('n')])
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .groupBy('status')
       .execute();
@@ -1042,8 +1007,7 @@ export class SqlStore implements Store {
   async rolloutProgress(s: Scope, jobId: string, windowStart: number): Promise<RolloutProgress> {
     const base = this.db
       .selectFrom('job_executions')
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId);
     const counts = await base
       .select([
@@ -1067,8 +1031,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('job_executions')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('job_id', '=', jobId)
       .where('status', '=', 'QUEUED')
       .where('notified_at', 'is', null)
@@ -1085,8 +1048,7 @@ export class SqlStore implements Store {
       const res = await this.db
         .updateTable('job_executions')
         .set({ notified_at: at })
-        .where('account_id', '=', s.accountId)
-        .where('region', '=', s.region)
+        .$call(scoped(s))
         .where('job_id', '=', jobId)
         .where('thing_name', '=', e.thingName)
         .where('execution_number', '=', e.executionNumber)
@@ -1101,8 +1063,7 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('job_executions')
       .selectAll()
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('status', '=', 'IN_PROGRESS')
       .where('timeout_at', '<=', now)
       .orderBy('timeout_at')
@@ -1115,8 +1076,7 @@ export class SqlStore implements Store {
     const r = await this.db
       .selectFrom('job_executions')
       .select((eb) => eb.fn.min('timeout_at').as('at'))
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('status', '=', 'IN_PROGRESS')
       .executeTakeFirst();
     return r?.at == null ? undefined : Number(r.at);
@@ -1137,8 +1097,7 @@ export class SqlStore implements Store {
     await this.db
       .updateTable('rollout_cursors')
       .set({ position })
-      .where('account_id', '=', s.accountId)
-      .where('region', '=', s.region)
+      .$call(scoped(s))
       .where('consumer', '=', consumer)
       .execute();
   }
