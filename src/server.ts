@@ -12,6 +12,7 @@ import type { Credentials } from './credentials.js';
 import { startDataPlane } from './devices/dataplane/index.js';
 import { ConfigurationUrls, registerConfigurationDownloadRoute } from './devices/dataplane/deployment-configuration.js';
 import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
+import { deviceEndpointTls } from './devices/identity/server-tls.js';
 import { startMqttBroker } from './devices/mqtt/broker.js';
 import { RolloutWorker } from './engine/rollout-worker.js';
 import type { Store } from './store/store.js';
@@ -116,6 +117,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // The MQTT broker's server certificate needs the CA at start; the app then shares the one loaded here.
   const ca = deps.ca ?? (await loadCertificateAuthority(deps.config, deps.store, deps.clock ?? systemClock));
   const parts = await assemble({ ...deps, ca });
+  // One server certificate for both device endpoints (an RSA key per start, not one per listener).
+  const tls = await deviceEndpointTls(ca, deps.config.host);
   const app = parts.app;
   await app.listen({ host: deps.config.host, port: deps.config.port });
   const addr = app.server.address();
@@ -135,6 +138,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     scope: { accountId: deps.config.accountId, region: deps.config.region },
     clock,
     ca,
+    tls,
     log: app.log,
   }).catch(async (e: Error) => {
     await engine.stop();
@@ -152,6 +156,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     downloads: parts.downloads,
     configurationUrls: parts.configurationUrls,
     ca: parts.ca,
+    tls,
     greengrass: parts.services.greengrass,
     iotJobsData: parts.services.iotJobsData,
     downloadBaseUrl: () => endpoint,

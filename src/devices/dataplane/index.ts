@@ -12,7 +12,7 @@ import type { Scope, Store } from '../../store/store.js';
 import { awsApiPlugin, type ServiceBinding } from '../../wire/aws-api.js';
 import { createFastifyApp } from '../../wire/fastify-app.js';
 import type { CertificateAuthority } from '../identity/ca.js';
-import { generateKeyPair, issueServerCertificate, toCertificateTime } from '../identity/certificates.js';
+import type { DeviceEndpointTls } from '../identity/server-tls.js';
 import { authenticateDevice, authorizeDevice } from './authenticate.js';
 import type { ConfigurationUrls } from './deployment-configuration.js';
 import { dataPlaneGreengrassHandlers } from './handlers.js';
@@ -35,6 +35,8 @@ export interface DataPlaneOptions {
   downloads: DownloadUrlSigner;
   configurationUrls: ConfigurationUrls;
   ca: () => Promise<CertificateAuthority>;
+  /** The device endpoints' server certificate and mutual-TLS settings (deviceEndpointTls), shared with MQTT. */
+  tls: DeviceEndpointTls;
   /** The Greengrass and IoT jobs data services as the main listener serves them (models, handlers, errors). */
   greengrass: ServiceBinding;
   iotJobsData: ServiceBinding;
@@ -51,34 +53,12 @@ export interface DataPlane {
   close(): Promise<void>;
 }
 
-/** How long the data plane's server certificate is valid; a new one is issued at every start. */
-const SERVER_CERTIFICATE_DAYS = 365;
-
-/** The names devices may reach the data plane by: the loopback names, and the listen address unless a wildcard. */
-function serverHosts(host: string): string[] {
-  const hosts = ['localhost', '127.0.0.1'];
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  if (!wildcard && !hosts.includes(host)) hosts.push(host);
-  return hosts;
-}
-
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
-  const ca = await opts.ca();
-  const keys = await generateKeyPair();
-  // TLS peers check validity against real time, whatever clock the domain runs on.
-  const now = Date.now();
-  const certificatePem = issueServerCertificate(
-    ca,
-    keys.publicKeyPem,
-    serverHosts(opts.host),
-    toCertificateTime(now - 60_000),
-    new Date(Math.min(ca.notAfter, now + SERVER_CERTIFICATE_DAYS * 86_400_000)),
-  );
   const app = createFastifyApp({
     logger: opts.logger,
     // The handshake refuses a client without a certificate chaining to meadow's CA; each request then checks that
     // the certificate is still a device's (authenticateDevice).
-    https: { key: keys.privateKeyPem, cert: certificatePem, ca: [ca.certificatePem], requestCert: true, rejectUnauthorized: true },
+    https: opts.tls,
   });
   const greengrassHandlers: HandlerTable = { ...opts.greengrass.handlers, ...dataPlaneGreengrassHandlers(opts.configurationUrls) };
   await app.register(awsApiPlugin, {

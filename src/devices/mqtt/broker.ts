@@ -11,16 +11,13 @@ import type { Clock } from '../../core/clock.js';
 import { onExecutionsChanged } from '../../engine/execution-events.js';
 import type { Scope, Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../identity/ca.js';
-import { generateKeyPair, issueServerCertificate } from '../identity/certificates.js';
+import type { DeviceEndpointTls } from '../identity/server-tls.js';
 import { verifyDeviceCertificate } from '../identity/verify.js';
 import { CONNACK_IDENTIFIER_REJECTED, CONNACK_NOT_AUTHORIZED, createBroker, type Admission } from './aedes-adapter.js';
 import { MqttJobsApi } from './jobs-api.js';
 import { isOwnTopic } from './topics.js';
 
 /** How long the broker's server certificate is valid; a new one is issued at every start. */
-const SERVER_CERT_DAYS = 365;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 export interface MqttBrokerOptions {
   host: string;
   port: number;
@@ -28,6 +25,8 @@ export interface MqttBrokerOptions {
   scope: Scope;
   clock: Clock;
   ca: CertificateAuthority;
+  /** The device endpoints' server certificate and mutual-TLS settings (deviceEndpointTls). */
+  tls: DeviceEndpointTls;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -38,12 +37,6 @@ export interface MqttBroker {
 }
 
 /** Names the server certificate carries: the loopback names, and the configured host when it is a real address. */
-function serverHosts(host: string): string[] {
-  const hosts = ['127.0.0.1', 'localhost'];
-  if (host !== '0.0.0.0' && host !== '::' && !hosts.includes(host)) hosts.push(host);
-  return hosts;
-}
-
 export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBroker> {
   const { store, scope, clock, ca, log } = opts;
   const connected = new Set<string>();
@@ -93,13 +86,7 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     }
   });
 
-  const keys = await generateKeyPair();
-  const now = Date.now(); // TLS peers check validity against real time, whatever meadow's clock says
-  const certificatePem = issueServerCertificate(ca, keys.publicKeyPem, serverHosts(opts.host), new Date(now - DAY_MS), new Date(now + SERVER_CERT_DAYS * DAY_MS));
-  const server: Server = createServer(
-    { key: keys.privateKeyPem, cert: certificatePem, ca: [ca.certificatePem], requestCert: true, rejectUnauthorized: true },
-    (socket) => broker.aedes.handle(socket),
-  );
+  const server: Server = createServer(opts.tls, (socket) => broker.aedes.handle(socket));
   // A failed handshake (no or foreign client certificate) is the client's problem, not the server's.
   server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'MQTT TLS handshake refused'));
   await new Promise<void>((resolve, reject) => {
