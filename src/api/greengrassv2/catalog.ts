@@ -81,7 +81,8 @@ export interface ResolvableVersion extends CandidateVersion {
 /**
  * Loads every DEPLOYABLE version of the named components and of everything they can depend on, and returns
  * a synchronous Catalog over them for the pure resolver. `supportsPlatform` decides platform matching;
- * `dependencyFilter` can leave out dependency kinds (CreateDeployment checks HARD dependencies only).
+ * `dependencyFilter` can leave out dependency kinds (CreateDeployment checks HARD dependencies only);
+ * `known` holds versions the caller already read (name -> versionsOf result), so they are not read again.
  */
 export async function loadCatalog(
   store: Store,
@@ -89,13 +90,14 @@ export async function loadCatalog(
   names: string[],
   supportsPlatform: (recipe: Recipe) => boolean,
   dependencyFilter: (type: 'HARD' | 'SOFT') => boolean = () => true,
+  known: ReadonlyMap<string, CatalogVersion[]> = new Map(),
 ): Promise<Catalog<ResolvableVersion>> {
   const loaded = new Map<string, ResolvableVersion[] | undefined>();
   const queue = [...new Set(names)];
   while (queue.length > 0) {
     const name = queue.shift()!;
     if (loaded.has(name)) continue;
-    const all = await versionsOf(store, scope, name);
+    const all = known.get(name) ?? (await versionsOf(store, scope, name));
     if (all.length === 0) {
       loaded.set(name, undefined); // no such component
       continue;

@@ -5,7 +5,7 @@ import { invalidFields, notFound } from '../../core/errors.js';
 import { isAwsComponentName, PUBLIC_COMPONENTS } from '../../core/public-components.js';
 import { ResolutionError, resolveDeployment } from '../../core/resolution/index.js';
 import type { Scope, Store } from '../../store/store.js';
-import { loadCatalog, versionsOf } from './catalog.js';
+import { loadCatalog, versionsOf, type CatalogVersion } from './catalog.js';
 
 type ComponentSpecs = Record<string, { componentVersion: string }>;
 
@@ -23,8 +23,10 @@ const violation = (name: string, value: string, rule: string) => ({
 
 export async function assertDeployable(store: Store, scope: Scope, targetArn: string, components: ComponentSpecs): Promise<void> {
   const roots: Record<string, string> = {};
+  const read = new Map<string, CatalogVersion[]>();
   for (const [name, { componentVersion }] of Object.entries(components)) {
     const versions = await versionsOf(store, scope, name);
+    read.set(name, versions);
     const found = versions.find((v) => v.version === componentVersion);
     if (!found) {
       if (versions.length === 0 && isAwsComponentName(name)) {
@@ -58,7 +60,7 @@ export async function assertDeployable(store: Store, scope: Scope, targetArn: st
     roots[name] = componentVersion;
   }
   // Platforms are not known until a device resolves, so only the dependency graph is checked here.
-  const catalog = await loadCatalog(store, scope, Object.keys(roots), () => true, (type) => type === 'HARD');
+  const catalog = await loadCatalog(store, scope, Object.keys(roots), () => true, (type) => type === 'HARD', read);
   try {
     resolveDeployment({ [targetGroupName(targetArn)]: roots }, catalog);
   } catch (e) {
