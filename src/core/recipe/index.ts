@@ -5,3 +5,4 @@ export { parseRecipe, toRecipe } from './parse.js';
 export { recipeToJson, recipeToYaml } from './serialize.js';
 export { platformMatches, selectManifest, recipePlatforms } from './platform.js';
 export { artifactFileName } from './artifact.js';
+export { selectLifecycle, ALL_SELECTION, type ResolvedLifecycle, type ResolvedStep } from './lifecycle.js';

@@ -1,0 +1,3 @@
+// Component lifecycle rules a device follows: states, retry/BROKEN, step timeouts, start order. Pure, no I/O.
+export * from './states.js';
+export { startOrder, stopOrder, type DependencyGraph } from './start-order.js';
