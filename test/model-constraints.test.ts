@@ -95,6 +95,12 @@ const BASE_INPUTS: Record<'greengrassv2' | 'iot', Record<string, Input>> = {
     TagResource: { resourceArn: DEPLOYMENT_ARN, tags: { team: 'edge' } },
     UntagResource: { resourceArn: DEPLOYMENT_ARN, tagKeys: ['team'] },
     ListTagsForResource: { resourceArn: DEPLOYMENT_ARN },
+    // core devices
+    ListCoreDevices: { thingGroupArn: THING_GROUP_ARN, status: 'HEALTHY', runtime: 'aws_nucleus_classic', maxResults: 10 },
+    GetCoreDevice: { coreDeviceThingName: 'model-core' },
+    DeleteCoreDevice: { coreDeviceThingName: 'model-core' },
+    ListInstalledComponents: { coreDeviceThingName: 'model-core', topologyFilter: 'ALL', maxResults: 10 },
+    ListEffectiveDeployments: { coreDeviceThingName: 'model-core', maxResults: 10 },
   },
   iot: {
     CreateThing: { thingName: 'model-thing', thingTypeName: 'model-type', attributePayload: ATTRIBUTE_PAYLOAD, billingGroupName: 'model-billing' },

@@ -9,12 +9,19 @@ export const certificateArn = (s: Scope, certificateId: string) => `arn:${PARTIT
 export const caCertificateArn = (s: Scope, certificateId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:cacert/${certificateId}`;
 export const iotJobArn = (s: Scope, jobId: string) => `arn:${PARTITION}:iot:${s.region}:${s.accountId}:job/${jobId}`;
 export const deploymentArn = (s: Scope, id: string) => `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:deployments:${id}`;
+export const coreDeviceArn = (s: Scope, thingName: string) => `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:coreDevices:${thingName}`;
 /**
  * The revision of a target's deployment as devices see it (semantics §1.1): the nucleus keys all per-target state by
  * the `thinggroup/NAME` / `thing/NAME` part and ignores the revision suffix.
  */
 export const configurationArn = (s: Scope, kind: 'thing' | 'thinggroup', name: string, revision: number) =>
   `arn:${PARTITION}:greengrass:${s.region}:${s.accountId}:configuration:${kind}/${name}:${revision}`;
+
+/** Parses `arn:PARTITION:greengrass:REGION:ACCOUNT:configuration:(thing|thinggroup)/NAME:REVISION`. */
+export function parseConfigurationArn(arn: string): { region: string; accountId: string; kind: 'thing' | 'thinggroup'; name: string; revision: number } | undefined {
+  const m = /^arn:[^:]*:greengrass:([^:]*):([0-9]+):configuration:(thing|thinggroup)\/(.+):([0-9]+)$/.exec(arn);
+  return m ? { region: m[1], accountId: m[2], kind: m[3] as 'thing' | 'thinggroup', name: m[4], revision: Number(m[5]) } : undefined;
+}
 
 export interface IotResourceRef {
   kind: 'thing' | 'thinggroup';

@@ -18,14 +18,9 @@ import {
 } from '@aws-sdk/client-iot';
 import { configFromEnv, type Config } from '../config.js';
 import { readStoredCredentials } from '../credentials.js';
+import { BUNDLE_FILES, type DeviceBundleConfig } from '../core/device-bundle.js';
 
-/** File names in the bundle; AmazonRootCA1.pem is the root the nucleus is told to trust, here meadow's CA. */
-export const BUNDLE_FILES = {
-  certificate: 'device.pem.crt',
-  privateKey: 'private.pem.key',
-  rootCa: 'AmazonRootCA1.pem',
-  config: 'config.json',
-} as const;
+export { BUNDLE_FILES, type DeviceBundleConfig };
 
 export interface ProvisionOptions {
   /** The control-plane endpoint, e.g. http://127.0.0.1:8080. */
@@ -41,13 +36,6 @@ export interface ProvisionOptions {
   dataPlaneEndpoint: string;
 }
 
-export interface DeviceBundleConfig {
-  thingName: string;
-  region: string;
-  iotDataEndpoint: string;
-  dataPlaneEndpoint: string;
-  controlPlaneEndpoint: string;
-}
 
 export interface ProvisionResult {
   thingArn: string;

@@ -80,6 +80,11 @@ export async function updateForDevice(
     if (!job || e?.notifiedAt === undefined) throw executionNotFound(thingName, jobId, req.executionNumber);
     const r = applyDeviceUpdate(e, req.status, req.statusDetails, now, job.timeoutConfig, req);
     if (r.ok || r.changed) await saveExecution(tx, scope, job, e, r.execution);
+    // ListCoreDevices(thingGroupArn) lists the devices that completed a deployment to the group, even after they
+    // leave it; the execution's SUCCEEDED is that fact, recorded with it.
+    if (r.ok && r.execution.status === 'SUCCEEDED' && e.status !== 'SUCCEEDED') {
+      await tx.recordGroupDeploymentSuccess(scope, thingName, job.groupName, job.deploymentId, now);
+    }
     return r.ok ? { job, execution: r.execution } : r;
   });
   if ('ok' in outcome) throw rejectionError(outcome, jobId);

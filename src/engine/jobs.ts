@@ -20,8 +20,8 @@ import {
 import type { Deployment, Job, Scope, Store, StoredJobExecution } from '../store/store.js';
 import { executionsChanged } from './execution-events.js';
 
-/** The namespace of every Greengrass deployment job ("only supported by IoT Greengrass", IoT CreateJob). */
-export const GREENGRASS_JOB_NAMESPACE = 'aws-gg-deployment';
+import { GREENGRASS_JOB_NAMESPACE } from '../core/jobs/index.js';
+export { GREENGRASS_JOB_NAMESPACE };
 
 /** Executions handled per statement batch when a job releases or cancels many at once. */
 const BATCH = 500;

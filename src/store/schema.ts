@@ -60,6 +60,13 @@ export interface DeploymentsTable extends Scoped {
   deployment_policies: string | null;
   iot_job_configuration: string | null;
   created_at: number;
+  // thing deployments' device status: migration 0005
+  device_status: string | null;
+  device_detailed_status: string | null;
+  device_failure_cause: string | null;
+  /** JSON `{errorStack, errorTypes}`. */
+  device_status_details: string | null;
+  device_status_updated_at: number | null;
 }
 
 export interface ResourceTagsTable extends Scoped {
@@ -133,6 +140,22 @@ export interface RolloutCursorsTable extends Scoped {
   position: number;
 }
 
+// ---- shadows: migration 0005 ----
+
+export interface ShadowsTable extends Scoped {
+  thing_name: string;
+  /** '' for the classic shadow. */
+  shadow_name: string;
+  /** JSON `{desired?, reported?}`. */
+  state: string;
+  /** JSON, the state's shape with `{timestamp}` leaves. */
+  metadata: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
 // ---- device identity (certificates): migration 0003 ----
 
 export interface CertificateAuthorityTable {
@@ -162,6 +185,47 @@ export interface ThingPrincipalsTable extends Scoped {
   attached_at: number;
 }
 
+// ---- core devices (fleet status): migration 0006 ----
+
+export interface CoreDevicesTable extends Scoped {
+  thing_name: string;
+  core_version: string;
+  platform: string;
+  architecture: string;
+  runtime: string;
+  status: string;
+  last_status_update_at: number;
+  last_sequence_number: number | null;
+  created_at: number;
+}
+
+export interface InstalledComponentsTable extends Scoped {
+  thing_name: string;
+  component_name: string;
+  component_version: string;
+  lifecycle_state: string;
+  lifecycle_state_details: string | null;
+  lifecycle_status_codes: string;
+  is_root: number;
+  last_status_change_at: number;
+  last_reported_at: number;
+  last_installation_source: string | null;
+}
+
+export interface CoreDeviceStatusChunksTable extends Scoped {
+  thing_name: string;
+  sequence_number: number;
+  chunk_id: number;
+  components: string;
+}
+
+export interface CoreDeviceGroupDeploymentsTable extends Scoped {
+  thing_name: string;
+  group_name: string;
+  deployment_id: string;
+  succeeded_at: number;
+}
+
 export interface Database {
   things: ThingsTable;
   thing_groups: ThingGroupsTable;
@@ -176,8 +240,15 @@ export interface Database {
   jobs: JobsTable;
   job_executions: JobExecutionsTable;
   rollout_cursors: RolloutCursorsTable;
+  // shadows
+  shadows: ShadowsTable;
   // device identity (certificates)
   certificate_authority: CertificateAuthorityTable;
   certificates: CertificatesTable;
   thing_principals: ThingPrincipalsTable;
+  // core devices (fleet status)
+  core_devices: CoreDevicesTable;
+  installed_components: InstalledComponentsTable;
+  core_device_status_chunks: CoreDeviceStatusChunksTable;
+  core_device_group_deployments: CoreDeviceGroupDeploymentsTable;
 }

@@ -1,6 +1,6 @@
 // The Store on SQL, through Kysely: one implementation for SQLite (better-sqlite3, WAL) and PostgreSQL (pg).
 // Where the two differ it is a capability of the dialect (see Dialect below), not an `if` on its name.
-import { Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type {
   Certificate,
@@ -25,6 +25,15 @@ import type {
   JobFilter,
   RolloutProgress,
   StoredJobExecution,
+  // shadows and thing deployments
+  DeviceDeploymentStatus,
+  StoredShadow,
+  // core devices (fleet status)
+  CoreDevice,
+  CoreDeviceFilter,
+  DeliveredGroupDeployment,
+  EffectiveDeploymentCursor,
+  InstalledComponent,
 } from './store.js';
 import type { JobExecutionStatus } from '../core/jobs/types.js';
 import { migrationProvider, type MigrationContext } from './migrations/index.js';
@@ -99,6 +108,41 @@ function toDeployment(r: DeploymentRow): Deployment {
     deploymentPolicies: parse(r.deployment_policies),
     iotJobConfiguration: parse(r.iot_job_configuration),
     createdAt: Number(r.created_at),
+    deviceStatus: toDeviceStatus(r),
+  };
+}
+
+function toDeviceStatus(r: DeploymentRow): DeviceDeploymentStatus | undefined {
+  if (r.device_status === null || r.device_status_updated_at === null) return undefined;
+  return {
+    status: r.device_status as DeviceDeploymentStatus['status'],
+    detailedStatus: opt(r.device_detailed_status),
+    failureCause: opt(r.device_failure_cause),
+    statusDetails: parse(r.device_status_details) ?? { errorStack: [], errorTypes: [] },
+    updatedAt: Number(r.device_status_updated_at),
+  };
+}
+
+function deviceStatusColumns(d: DeviceDeploymentStatus | undefined) {
+  return {
+    device_status: d?.status ?? null,
+    device_detailed_status: d?.detailedStatus ?? null,
+    device_failure_cause: d?.failureCause ?? null,
+    device_status_details: json(d?.statusDetails),
+    device_status_updated_at: d?.updatedAt ?? null,
+  };
+}
+
+function toShadow(r: Database['shadows']): StoredShadow {
+  return {
+    thingName: r.thing_name,
+    shadowName: r.shadow_name,
+    state: JSON.parse(r.state),
+    metadata: JSON.parse(r.metadata),
+    version: Number(r.version),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    deletedAt: r.deleted_at === null ? undefined : Number(r.deleted_at),
   };
 }
 
@@ -448,6 +492,7 @@ export class SqlStore implements Store {
         deployment_policies: json(d.deploymentPolicies),
         iot_job_configuration: json(d.iotJobConfiguration),
         created_at: d.createdAt,
+        ...deviceStatusColumns(d.deviceStatus),
       })
       .execute();
   }
@@ -462,16 +507,28 @@ export class SqlStore implements Store {
     return r && toDeployment(r);
   }
 
-  async updateDeployment(s: Scope, deploymentId: string, change: Partial<Pick<Deployment, 'status' | 'isLatest'>>): Promise<void> {
-    const set: { status?: string; is_latest?: number } = {};
+  async updateDeployment(s: Scope, deploymentId: string, change: Partial<Pick<Deployment, 'status' | 'isLatest' | 'deviceStatus'>>): Promise<void> {
+    const set: { status?: string; is_latest?: number } & Partial<ReturnType<typeof deviceStatusColumns>> = {};
     if (change.status !== undefined) set.status = change.status;
     if (change.isLatest !== undefined) set.is_latest = change.isLatest ? 1 : 0;
+    if (change.deviceStatus !== undefined) Object.assign(set, deviceStatusColumns(change.deviceStatus));
     await this.db
       .updateTable('deployments')
       .set(set)
       .$call(scoped(s))
       .where('deployment_id', '=', deploymentId)
       .execute();
+  }
+
+  async getDeploymentRevision(s: Scope, targetArn: string, revision: number): Promise<Deployment | undefined> {
+    const r = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .$call(scoped(s))
+      .where('target_arn', '=', targetArn)
+      .where('revision', '=', revision)
+      .executeTakeFirst();
+    return r && toDeployment(r);
   }
 
   async deleteDeployment(s: Scope, deploymentId: string): Promise<void> {
@@ -605,6 +662,64 @@ export class SqlStore implements Store {
   }
 
   // ---- device identity (certificates) ----
+
+  // ---- shadows ----
+
+  async getShadow(s: Scope, thingName: string, shadowName: string): Promise<StoredShadow | undefined> {
+    const r = await this.db
+      .selectFrom('shadows')
+      .selectAll()
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .where('shadow_name', '=', shadowName)
+      .executeTakeFirst();
+    return r && toShadow(r);
+  }
+
+  async lockShadow(s: Scope, thingName: string, shadowName: string): Promise<StoredShadow> {
+    await this.db
+      .insertInto('shadows')
+      .values({
+        account_id: s.accountId,
+        region: s.region,
+        thing_name: thingName,
+        shadow_name: shadowName,
+        state: '{}',
+        metadata: '{}',
+        version: 0,
+        created_at: 0,
+        updated_at: 0,
+        deleted_at: 0,
+      })
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name', 'shadow_name']).doNothing())
+      .execute();
+    // A write that changes nothing still locks the row (PostgreSQL) or the database (SQLite) until commit.
+    await this.db
+      .updateTable('shadows')
+      .set({ version: sql`version` })
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .where('shadow_name', '=', shadowName)
+      .execute();
+    return (await this.getShadow(s, thingName, shadowName))!;
+  }
+
+  async putShadow(s: Scope, sh: StoredShadow): Promise<void> {
+    await this.db
+      .updateTable('shadows')
+      .set({
+        state: JSON.stringify(sh.state),
+        metadata: JSON.stringify(sh.metadata),
+        version: sh.version,
+        created_at: sh.createdAt,
+        updated_at: sh.updatedAt,
+        deleted_at: sh.deletedAt ?? null,
+      })
+      .$call(scoped(s))
+      .where('thing_name', '=', sh.thingName)
+      .where('shadow_name', '=', sh.shadowName)
+      .execute();
+  }
 
   async getCertificateAuthority(): Promise<StoredCertificateAuthority | undefined> {
     const r = await this.db.selectFrom('certificate_authority').selectAll().where('name', '=', 'default').executeTakeFirst();
@@ -1106,6 +1221,218 @@ export class SqlStore implements Store {
     await this.dialect.lockMembershipLog(this.db);
   }
 
+  // ---- core devices (fleet status) ----
+
+  async getCoreDevice(s: Scope, thingName: string): Promise<CoreDevice | undefined> {
+    const r = await this.db
+      .selectFrom('core_devices')
+      .selectAll()
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .executeTakeFirst();
+    return r && toCoreDevice(r);
+  }
+
+  async putCoreDevice(s: Scope, d: CoreDevice): Promise<void> {
+    const row: Database['core_devices'] = {
+      account_id: s.accountId,
+      region: s.region,
+      thing_name: d.thingName,
+      core_version: d.coreVersion,
+      platform: d.platform,
+      architecture: d.architecture,
+      runtime: d.runtime,
+      status: d.status,
+      last_status_update_at: d.lastStatusUpdateAt,
+      last_sequence_number: d.lastSequenceNumber ?? null,
+      created_at: d.createdAt,
+    };
+    const { account_id: _a, region: _r, thing_name: _t, ...change } = row;
+    await this.db
+      .insertInto('core_devices')
+      .values(row)
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name']).doUpdateSet(change))
+      .execute();
+  }
+
+  async deleteCoreDevice(s: Scope, thingName: string): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const db = (tx as SqlStore).db;
+      for (const table of ['installed_components', 'core_device_status_chunks'] as const) {
+        await db.deleteFrom(table).$call(scoped(s)).where('thing_name', '=', thingName).execute();
+      }
+      const res = await db.deleteFrom('core_devices').$call(scoped(s)).where('thing_name', '=', thingName).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    });
+  }
+
+  async listCoreDevices(s: Scope, f: CoreDeviceFilter, p: PageRequest): Promise<Page<CoreDevice>> {
+    let q = this.db
+      .selectFrom('core_devices')
+      .selectAll()
+      .$call(scoped(s))
+      .orderBy('thing_name')
+      .limit(p.limit + 1);
+    if (f.status !== undefined) q = q.where('status', '=', f.status);
+    if (f.runtime !== undefined) q = q.where('runtime', '=', f.runtime);
+    if (f.groupName !== undefined) {
+      const deployedTo = this.db
+        .selectFrom('core_device_group_deployments')
+        .select('thing_name')
+        .$call(scoped(s))
+        .where('group_name', '=', f.groupName);
+      q = q.where('thing_name', 'in', deployedTo);
+    }
+    if (p.after !== undefined) q = q.where('thing_name', '>', p.after);
+    const rows = await q.execute();
+    return page(rows.map(toCoreDevice), p.limit, (d) => d.thingName);
+  }
+
+  async installedComponentsOf(s: Scope, thingName: string): Promise<InstalledComponent[]> {
+    const rows = await this.db
+      .selectFrom('installed_components')
+      .selectAll()
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .orderBy('component_name')
+      .execute();
+    return rows.map(toInstalledComponent);
+  }
+
+  async replaceInstalledComponents(s: Scope, thingName: string, components: InstalledComponent[]): Promise<void> {
+    await this.transaction(async (tx) => {
+      const db = (tx as SqlStore).db;
+      await db.deleteFrom('installed_components').$call(scoped(s)).where('thing_name', '=', thingName).execute();
+      for (let i = 0; i < components.length; i += 200) {
+        const rows = components.slice(i, i + 200).map((c) => installedComponentRow(s, thingName, c));
+        await db.insertInto('installed_components').values(rows).execute();
+      }
+    });
+  }
+
+  async listInstalledComponents(s: Scope, thingName: string, f: { rootOnly: boolean }, p: PageRequest): Promise<Page<InstalledComponent>> {
+    let q = this.db
+      .selectFrom('installed_components')
+      .selectAll()
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .orderBy('component_name')
+      .limit(p.limit + 1);
+    if (f.rootOnly) q = q.where('is_root', '=', 1);
+    if (p.after !== undefined) q = q.where('component_name', '>', p.after);
+    const rows = await q.execute();
+    return page(rows.map(toInstalledComponent), p.limit, (c) => c.componentName);
+  }
+
+  async putStatusChunk(s: Scope, thingName: string, sequenceNumber: number, chunkId: number, components: unknown): Promise<void> {
+    const row = { account_id: s.accountId, region: s.region, thing_name: thingName, sequence_number: sequenceNumber, chunk_id: chunkId, components: JSON.stringify(components) };
+    await this.db
+      .insertInto('core_device_status_chunks')
+      .values(row)
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name', 'sequence_number', 'chunk_id']).doUpdateSet({ components: row.components }))
+      .execute();
+  }
+
+  async statusChunks(s: Scope, thingName: string, sequenceNumber: number): Promise<{ chunkId: number; components: unknown }[]> {
+    const rows = await this.db
+      .selectFrom('core_device_status_chunks')
+      .select(['chunk_id', 'components'])
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .where('sequence_number', '=', sequenceNumber)
+      .orderBy('chunk_id')
+      .execute();
+    return rows.map((r) => ({ chunkId: Number(r.chunk_id), components: JSON.parse(r.components) as unknown }));
+  }
+
+  async deleteStatusChunks(s: Scope, thingName: string, throughSequenceNumber: number): Promise<void> {
+    await this.db
+      .deleteFrom('core_device_status_chunks')
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .where('sequence_number', '<=', throughSequenceNumber)
+      .execute();
+  }
+
+  async recordGroupDeploymentSuccess(s: Scope, thingName: string, groupName: string, deploymentId: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('core_device_group_deployments')
+      .values({ account_id: s.accountId, region: s.region, thing_name: thingName, group_name: groupName, deployment_id: deploymentId, succeeded_at: at })
+      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name', 'group_name']).doUpdateSet({ deployment_id: deploymentId, succeeded_at: at }))
+      .execute();
+  }
+
+  async listDeliveredThingDeployments(s: Scope, thingArn: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<Deployment[]> {
+    let q = this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .$call(scoped(s))
+      .where('target_arn', '=', thingArn)
+      .orderBy('created_at', 'desc')
+      .orderBy('deployment_id')
+      .limit(limit);
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('deployment_id', '>', after.deploymentId)])]),
+      );
+    }
+    return ((await q.execute()) as DeploymentRow[]).map(toDeployment);
+  }
+
+  async listDeliveredGroupDeployments(s: Scope, thingName: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<DeliveredGroupDeployment[]> {
+    // Released, not REMOVED executions; of several executions of one job (the thing left and rejoined), the latest.
+    const delivered = (eb: ExpressionBuilder<Database & { e: Database['job_executions'] }, 'e'>) =>
+      eb.and([eb('e.notified_at', 'is not', null), eb('e.status', '!=', 'REMOVED')]);
+    let q = this.db
+      .selectFrom('job_executions as e')
+      .innerJoin('jobs as j', (join) => join.onRef('j.account_id', '=', 'e.account_id').onRef('j.region', '=', 'e.region').onRef('j.job_id', '=', 'e.job_id'))
+      .selectAll('e')
+      .where('e.account_id', '=', s.accountId)
+      .where('e.region', '=', s.region)
+      .where('e.thing_name', '=', thingName)
+      .where(delivered)
+      .where((eb) =>
+        eb(
+          'e.execution_number',
+          '=',
+          eb
+            .selectFrom('job_executions as later')
+            .select((b) => b.fn.max('later.execution_number').as('n'))
+            .whereRef('later.account_id', '=', 'e.account_id')
+            .whereRef('later.region', '=', 'e.region')
+            .whereRef('later.job_id', '=', 'e.job_id')
+            .whereRef('later.thing_name', '=', 'e.thing_name')
+            .where('later.notified_at', 'is not', null)
+            .where('later.status', '!=', 'REMOVED'),
+        ),
+      )
+      .orderBy('j.created_at', 'desc')
+      .orderBy('j.deployment_id')
+      .limit(limit);
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb('j.created_at', '<', after.createdAt), eb.and([eb('j.created_at', '=', after.createdAt), eb('j.deployment_id', '>', after.deploymentId)])]),
+      );
+    }
+    const executions = (await q.execute()).map(toExecution);
+    if (executions.length === 0) return [];
+    const jobIds = [...new Set(executions.map((e) => e.jobId))];
+    const jobs = new Map(
+      (await this.db.selectFrom('jobs').selectAll().$call(scoped(s)).where('job_id', 'in', jobIds).execute()).map((r) => [r.job_id, toJob(r as JobRow)]),
+    );
+    const deploymentIds = [...new Set([...jobs.values()].map((j) => j.deploymentId))];
+    const deployments = new Map(
+      (await this.db.selectFrom('deployments').selectAll().$call(scoped(s)).where('deployment_id', 'in', deploymentIds).execute()).map((r) => [
+        r.deployment_id,
+        toDeployment(r as DeploymentRow),
+      ]),
+    );
+    return executions.map((execution) => {
+      const job = jobs.get(execution.jobId)!;
+      return { job, execution, deployment: deployments.get(job.deploymentId) };
+    });
+  }
+
 }
 
 function toComponentVersion(r: Database['component_versions']): ComponentVersion {
@@ -1237,4 +1564,53 @@ function toCertificate(r: Database['certificates']): Certificate {
 
 function toThingPrincipal(r: Database['thing_principals']): ThingPrincipal {
   return { thingName: r.thing_name, principal: r.principal, type: r.principal_type as ThingPrincipal['type'], attachedAt: Number(r.attached_at) };
+}
+
+// ---- core devices (fleet status) ----
+
+function toCoreDevice(r: Database['core_devices']): CoreDevice {
+  const d: CoreDevice = {
+    thingName: r.thing_name,
+    coreVersion: r.core_version,
+    platform: r.platform,
+    architecture: r.architecture,
+    runtime: r.runtime,
+    status: r.status as CoreDevice['status'],
+    lastStatusUpdateAt: Number(r.last_status_update_at),
+    createdAt: Number(r.created_at),
+  };
+  if (r.last_sequence_number !== null) d.lastSequenceNumber = Number(r.last_sequence_number);
+  return d;
+}
+
+function toInstalledComponent(r: Database['installed_components']): InstalledComponent {
+  const c: InstalledComponent = {
+    componentName: r.component_name,
+    componentVersion: r.component_version,
+    lifecycleState: r.lifecycle_state as InstalledComponent['lifecycleState'],
+    lifecycleStatusCodes: JSON.parse(r.lifecycle_status_codes) as string[],
+    isRoot: r.is_root === 1,
+    lastStatusChangeAt: Number(r.last_status_change_at),
+    lastReportedAt: Number(r.last_reported_at),
+  };
+  if (r.lifecycle_state_details !== null) c.lifecycleStateDetails = r.lifecycle_state_details;
+  if (r.last_installation_source !== null) c.lastInstallationSource = r.last_installation_source;
+  return c;
+}
+
+function installedComponentRow(s: Scope, thingName: string, c: InstalledComponent): Database['installed_components'] {
+  return {
+    account_id: s.accountId,
+    region: s.region,
+    thing_name: thingName,
+    component_name: c.componentName,
+    component_version: c.componentVersion,
+    lifecycle_state: c.lifecycleState,
+    lifecycle_state_details: c.lifecycleStateDetails ?? null,
+    lifecycle_status_codes: JSON.stringify(c.lifecycleStatusCodes),
+    is_root: c.isRoot ? 1 : 0,
+    last_status_change_at: c.lastStatusChangeAt,
+    last_reported_at: c.lastReportedAt,
+    last_installation_source: c.lastInstallationSource ?? null,
+  };
 }

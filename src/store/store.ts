@@ -1,6 +1,10 @@
 // The one store interface. Two implementations share it (SQLite and PostgreSQL, see sql-store.ts);
 // every call is scoped by account and region, and `transaction` gives a store whose calls commit together.
+import type { CoreDevice, InstalledComponent } from '../core/fleet-status/apply.js';
 import type { AbortCriteria, JobExecution, JobExecutionStatus, RolloutConfig, TimeoutConfig } from '../core/jobs/types.js';
+// shadows and thing deployments
+import type { EffectiveDeploymentExecutionStatus, EffectiveDeploymentStatusDetails } from '../core/device-document/status-details.js';
+import type { ShadowDocument } from '../core/shadow/rules.js';
 
 export interface Scope {
   accountId: string;
@@ -54,6 +58,18 @@ export interface Deployment {
   deploymentPolicies?: Record<string, unknown>;
   iotJobConfiguration?: Record<string, unknown>;
   createdAt: number;
+  /** Thing deployments only: what the device last said about this revision (QUEUED until it says anything). */
+  deviceStatus?: DeviceDeploymentStatus;
+}
+
+/** A thing's own status for a deployment revision sent to it through its deployment shadow (semantics §8.5). */
+export interface DeviceDeploymentStatus {
+  status: EffectiveDeploymentExecutionStatus;
+  /** The device's detailedStatus (EffectiveDeployment `reason`). */
+  detailedStatus?: string;
+  failureCause?: string;
+  statusDetails: EffectiveDeploymentStatusDetails;
+  updatedAt: number;
 }
 
 export interface DeploymentFilter {
@@ -167,6 +183,18 @@ export interface RolloutProgress {
   succeededCount: number;
 }
 
+// ---- shadows ----
+
+/** A thing's classic (shadowName '') or named shadow. A deleted one is kept, without state, to carry its version on. */
+export interface StoredShadow extends ShadowDocument {
+  thingName: string;
+  shadowName: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Set while the shadow does not exist (deleted, or never created): `version` is then the last version it had. */
+  deletedAt?: number;
+}
+
 // ---- device identity (certificates) ----
 
 /** The certificate authority as stored (one per installation). */
@@ -202,6 +230,33 @@ export interface ThingPrincipal {
   principal: string;
   type: ThingPrincipalType;
   attachedAt: number;
+}
+
+// ---- core devices (fleet status) ----
+
+export type { CoreDevice, InstalledComponent } from '../core/fleet-status/apply.js';
+
+export interface CoreDeviceFilter {
+  status?: CoreDevice['status'];
+  runtime?: string;
+  /** Only devices that completed a deployment to this thing group (by its name). */
+  groupName?: string;
+}
+
+/**
+ * A group deployment delivered to a thing: its latest released execution of the deployment's job that was not
+ * REMOVED, the job, and the deployment (undefined once DeleteDeployment removed it; the job stays).
+ */
+export interface DeliveredGroupDeployment {
+  job: Job;
+  execution: StoredJobExecution;
+  deployment?: Deployment;
+}
+
+/** A position in a thing's effective deployments, which are ordered newest deployment first, then by deployment id. */
+export interface EffectiveDeploymentCursor {
+  createdAt: number;
+  deploymentId: string;
 }
 
 export interface Store {
@@ -249,7 +304,9 @@ export interface Store {
   latestDeploymentFor(scope: Scope, targetArn: string): Promise<Deployment | undefined>;
   insertDeployment(scope: Scope, deployment: Deployment): Promise<void>;
   getDeployment(scope: Scope, deploymentId: string): Promise<Deployment | undefined>;
-  updateDeployment(scope: Scope, deploymentId: string, change: Partial<Pick<Deployment, 'status' | 'isLatest'>>): Promise<void>;
+  updateDeployment(scope: Scope, deploymentId: string, change: Partial<Pick<Deployment, 'status' | 'isLatest' | 'deviceStatus'>>): Promise<void>;
+  /** The deployment of one revision of a target (superseded revisions included). */
+  getDeploymentRevision(scope: Scope, targetArn: string, revision: number): Promise<Deployment | undefined>;
   deleteDeployment(scope: Scope, deploymentId: string): Promise<void>;
   listDeployments(scope: Scope, filter: DeploymentFilter, page: PageRequest): Promise<Page<Deployment>>;
 
@@ -306,6 +363,16 @@ export interface Store {
   setRolloutCursor(scope: Scope, consumer: string, position: number): Promise<void>;
   /** Holds the membership log's writer lock until the transaction ends: no membership change commits meanwhile. */
   holdMembershipLog(scope: Scope): Promise<void>;
+  // ---- shadows ----
+  /** The shadow's row (deleted ones included), or undefined when it never existed. */
+  getShadow(scope: Scope, thingName: string, shadowName: string): Promise<StoredShadow | undefined>;
+  /**
+   * Holds the shadow's row lock until the transaction ends (creating a row that says "deleted, version 0" when there is
+   * none, so that two first updates also wait for each other) and reads it. Every shadow change takes it first.
+   */
+  lockShadow(scope: Scope, thingName: string, shadowName: string): Promise<StoredShadow>;
+  /** Replaces the shadow's row (taken with lockShadow). */
+  putShadow(scope: Scope, shadow: StoredShadow): Promise<void>;
   // ---- device identity (certificates) ----
   getCertificateAuthority(): Promise<StoredCertificateAuthority | undefined>;
   /** Stores the CA unless one is stored already (then the stored one stays: read it back). */
@@ -327,4 +394,29 @@ export interface Store {
   listPrincipalsOfThing(scope: Scope, thingName: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
   /** The things a principal is attached to, by thing name. */
   listThingsOfPrincipal(scope: Scope, principal: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
+  // ---- core devices (fleet status) ----
+  getCoreDevice(scope: Scope, thingName: string): Promise<CoreDevice | undefined>;
+  /** Creates or replaces the device's record. */
+  putCoreDevice(scope: Scope, device: CoreDevice): Promise<void>;
+  /** Removes the record, its installed components and waiting status chunks; false when there was no record. */
+  deleteCoreDevice(scope: Scope, thingName: string): Promise<boolean>;
+  /** By thing name. */
+  listCoreDevices(scope: Scope, filter: CoreDeviceFilter, page: PageRequest): Promise<Page<CoreDevice>>;
+  /** Every installed component of the device, by name. */
+  installedComponentsOf(scope: Scope, thingName: string): Promise<InstalledComponent[]>;
+  replaceInstalledComponents(scope: Scope, thingName: string, components: InstalledComponent[]): Promise<void>;
+  /** By component name. */
+  listInstalledComponents(scope: Scope, thingName: string, filter: { rootOnly: boolean }, page: PageRequest): Promise<Page<InstalledComponent>>;
+  /** Keeps one chunk of a chunked status message (a resent chunk replaces the first). */
+  putStatusChunk(scope: Scope, thingName: string, sequenceNumber: number, chunkId: number, components: unknown): Promise<void>;
+  /** The chunks kept for one message, by chunk id. */
+  statusChunks(scope: Scope, thingName: string, sequenceNumber: number): Promise<{ chunkId: number; components: unknown }[]>;
+  /** Drops the kept chunks of messages up to and including this sequence number. */
+  deleteStatusChunks(scope: Scope, thingName: string, throughSequenceNumber: number): Promise<void>;
+  /** Records that the thing completed a deployment to the group (kept when the thing leaves the group). */
+  recordGroupDeploymentSuccess(scope: Scope, thingName: string, groupName: string, deploymentId: string, at: number): Promise<void>;
+  /** The thing's delivered group deployments after the cursor, newest deployment first. */
+  listDeliveredGroupDeployments(scope: Scope, thingName: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<DeliveredGroupDeployment[]>;
+  /** The revisions of deployments to one thing (its deployment shadow carried each), in effective-deployment order. */
+  listDeliveredThingDeployments(scope: Scope, thingArn: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<Deployment[]>;
 }

@@ -6,6 +6,8 @@ const BIN = fileURLToPath(new URL('../../bin/meadow.js', import.meta.url));
 
 export interface MeadowProcess {
   endpoint: string;
+  /** The port of its MQTT broker. */
+  mqttPort: number;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -21,10 +23,12 @@ export function spawnMeadow(env: Record<string, string>): Promise<MeadowProcess>
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /meadow listening on (http:\/\/[^\s]+)/.exec(output);
-      if (m) {
+      const mqtt = /meadow MQTT broker .* on \S+:(\d+)\n/.exec(output);
+      if (m && mqtt) {
         child.stdout!.off('data', onData);
         resolve({
           endpoint: m[1],
+          mqttPort: Number(mqtt[1]),
           child,
           stop: async () => {
             child.kill('SIGTERM');

@@ -38,6 +38,8 @@ export interface TestServerOptions {
   config?: Partial<Config>;
   /** Lets a test observe or slow down the store the server uses. */
   wrapStore?: (store: Store) => Store;
+  /** Start on another test server's data (its `config`), as a restart would, and leave the data in place at close. */
+  dataOf?: Pick<Config, 'dataDir' | 'databaseUrl'>;
 }
 
 export function clientConfig(endpoint: string, region = 'us-east-1') {
@@ -45,15 +47,15 @@ export function clientConfig(endpoint: string, region = 'us-east-1') {
 }
 
 export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'meadow-test-'));
-  const db = kind === 'postgres' ? await createDatabase() : undefined;
+  const dataDir = opts.dataOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'meadow-test-'));
+  const db = kind === 'postgres' && !opts.dataOf ? await createDatabase() : undefined;
   const config: Config = {
     ...configFromEnv({}),
     port: 0,
     mqttPort: 0,
     dataPlanePort: 0,
     dataDir,
-    databaseUrl: db?.url,
+    databaseUrl: opts.dataOf ? opts.dataOf.databaseUrl : db?.url,
     accessKeyId: TEST_CREDENTIALS.accessKeyId,
     secretAccessKey: TEST_CREDENTIALS.secretAccessKey,
     logLevel: 'warn',
@@ -92,7 +94,7 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', opts: TestSer
       await rawStore.close();
       await artifacts.close();
       await db?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataOf) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

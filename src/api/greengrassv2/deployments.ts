@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { deploymentArn, inScope, iotJobArn, parseIotArn } from '../../core/arn.js';
 import { checkCreateDeployment } from '../../core/deployment-request.js';
-import { assertDeletable, cancel, supersededStatus } from '../../core/deployment-status.js';
+import { assertDeletable, cancel, deviceStatusWhenWithdrawn, queuedDeviceStatus, supersededStatus } from '../../core/deployment-status.js';
 import { conflict, invalidFields, notFound } from '../../core/errors.js';
 import { decodeNextToken, encodeNextToken } from '../../core/pagination.js';
 import { cancelJob, createDeploymentJob } from '../../engine/jobs.js';
+import { cancelThingDeployment, deliverThingDeployment, lockDeploymentShadow, targetThing } from '../../engine/thing-deployments.js';
 import type { Deployment, Scope, Store } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { idempotent } from '../idempotency.js';
@@ -66,6 +67,9 @@ async function createDeployment(ctx: RequestContext, input: Input) {
 
     // Taking the revision locks the target, so the latest revision read next cannot change under us.
     const revision = await tx.nextRevision(scope, input.targetArn);
+    const thingName = targetThing({ targetArn: input.targetArn as string });
+    // A thing's deployments change status under its deployment shadow's lock (engine/thing-deployments.ts).
+    if (thingName !== undefined) await lockDeploymentShadow(tx, scope, thingName);
     let previous = await tx.latestDeploymentFor(scope, input.targetArn);
     if (previous?.parentTargetArn && input.parentTargetArn && previous.parentTargetArn !== input.parentTargetArn) {
       throw conflict(
@@ -81,7 +85,13 @@ async function createDeployment(ctx: RequestContext, input: Input) {
       await cancelJob(tx, scope, previous.iotJobId, now, { comment: `Replaced by revision ${revision} of the deployment to ${input.targetArn}.` });
       previous = await tx.getDeployment(scope, previous.deploymentId);
     }
-    if (previous) await tx.updateDeployment(scope, previous.deploymentId, { isLatest: false, status: supersededStatus(previous.status) });
+    if (previous) {
+      await tx.updateDeployment(scope, previous.deploymentId, {
+        isLatest: false,
+        status: supersededStatus(previous.status),
+        deviceStatus: deviceStatusWhenWithdrawn(previous.deviceStatus, now),
+      });
+    }
 
     const deploymentId = randomUUID();
     // Group targets ride an IoT job; a single thing gets its deployments through its shadow instead.
@@ -100,10 +110,13 @@ async function createDeployment(ctx: RequestContext, input: Input) {
       deploymentPolicies: input.deploymentPolicies,
       iotJobConfiguration: input.iotJobConfiguration,
       createdAt: now,
+      deviceStatus: thingName === undefined ? undefined : queuedDeviceStatus(now),
     };
     await tx.insertDeployment(scope, deployment);
     // A group deployment's job and its executions commit with the deployment.
     await createDeploymentJob(tx, scope, deployment, now);
+    // A thing deployment's shadow write commits with it too (the device hears of it once committed).
+    await deliverThingDeployment(tx, scope, deployment, now);
     if (input.tags) await tx.putTags(scope, deploymentArn(scope, deploymentId), input.tags);
     return { deploymentId, iotJobId, iotJobArn: iotJobId && iotJobArn(scope, iotJobId) };
   });
@@ -135,6 +148,12 @@ async function listDeployments(ctx: RequestContext, input: Input) {
 async function cancelDeployment(ctx: RequestContext, input: Input) {
   return ctx.store.transaction(async (tx) => {
     let d = await getLockedOrThrow(tx, ctx.scope, input.deploymentId);
+    const thingName = targetThing(d);
+    if (thingName !== undefined) {
+      // Read again under the shadow's lock: the device may just have ended the deployment.
+      await lockDeploymentShadow(tx, ctx.scope, thingName);
+      d = await getOrThrow(tx, ctx.scope, d.deploymentId);
+    }
     if (d.iotJobId) {
       // Job lock before the deployment row (the order every job change follows); read again after it, as an abort
       // may have failed the deployment meanwhile. QUEUED executions are CANCELED, IN_PROGRESS ones keep running.
@@ -143,7 +162,8 @@ async function cancelDeployment(ctx: RequestContext, input: Input) {
     }
     const status = cancel(d);
     if (d.iotJobId) await cancelJob(tx, ctx.scope, d.iotJobId, ctx.clock.now(), { comment: `Deployment ${d.deploymentId} was canceled.` });
-    await tx.updateDeployment(ctx.scope, d.deploymentId, { status });
+    const deviceStatus = await cancelThingDeployment(tx, ctx.scope, d, ctx.clock.now());
+    await tx.updateDeployment(ctx.scope, d.deploymentId, { status, deviceStatus });
     return { message: `Deployment ${d.deploymentId} (revision ${d.revision} for ${d.targetArn}) is canceled.` };
   });
 }

@@ -8,7 +8,7 @@ const MAX_TAGS = 200;
 
 /**
  * Only resources that exist can carry tags: deployments and the caller's own components (a component ARN, or
- * one version's ARN). Core devices arrive with the device endpoints.
+ * one version's ARN), and core devices that have reported their status.
  * Writers pass `lock`: they hold the deployment's target lock, as DeleteDeployment does, so that tags cannot be
  * written for a deployment that a concurrent delete has just removed (they would outlive it).
  */
@@ -25,6 +25,10 @@ async function assertTaggable(store: Store, ctx: RequestContext, arn: string, { 
     return;
   }
   const ref = parseGreengrassArn(arn);
+  if (ref?.kind === 'coreDevices') {
+    if (!(inScope(ref, ctx.scope) && (await store.getCoreDevice(ctx.scope, ref.id)))) throw notFound('coreDevice', arn, `Resource ${arn} does not exist.`);
+    return;
+  }
   const find = async () => (ref && inScope(ref, ctx.scope) && ref.kind === 'deployments' ? store.getDeployment(ctx.scope, ref.id) : undefined);
   let found = await find();
   if (found && lock) {

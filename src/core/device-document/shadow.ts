@@ -1,6 +1,16 @@
-// The deployment shadow of a single-thing deployment (semantics §8.5): what the cloud writes into `desired`, and how
-// the device's `reported` state reads as an EffectiveDeployment status. Pure: no I/O, and nothing here throws.
-import { fromShadowStatusDetails, isRecord, type DeviceStatusReport, type EffectiveDeploymentExecutionStatus } from './status-details.js';
+// The deployment shadow of a single-thing deployment (semantics §8.5): what the cloud writes into `desired`, how
+// the device's `reported` state reads as an EffectiveDeployment status, and what a device agent reports there.
+// Pure: no I/O, and nothing here throws.
+import {
+  fromShadowStatusDetails,
+  isRecord,
+  jobStatusOfOutcome,
+  toDeviceStatusDetails,
+  type DeploymentOutcome,
+  type DeviceStatusDetails,
+  type DeviceStatusReport,
+  type EffectiveDeploymentExecutionStatus,
+} from './status-details.js';
 
 /** The nucleus only acts on CANCELED; any other value means "deploy this" (semantics §8.5). */
 export type ShadowDesiredStatus = 'ACTIVE' | 'CANCELED';
@@ -48,4 +58,34 @@ export function outcomeFromShadowReported(reported: unknown): ShadowReportedOutc
   };
   if (typeof ggcVersion === 'string' && ggcVersion !== '') out.ggcVersion = ggcVersion;
   return out;
+}
+
+/** The status a device reports in the deployment shadow (what STATUS_FROM_SHADOW reads). */
+export type ShadowReportedStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'REJECTED' | 'CANCELED';
+
+/** `state.reported` of the deployment shadow as the nucleus writes it (semantics §8.5). */
+export interface ShadowReportedState {
+  fleetConfigurationArnForStatus: string;
+  status: ShadowReportedStatus;
+  /** Absent while IN_PROGRESS and for a cancellation. */
+  statusDetails?: DeviceStatusDetails;
+  ggcVersion: string;
+}
+
+/**
+ * What the device reports on a thing deployment: IN_PROGRESS or CANCELED alone, or its outcome (SUCCEEDED, FAILED,
+ * REJECTED by Appendix B) with details.
+ */
+export function shadowReportedState(
+  configurationArn: string,
+  ggcVersion: string,
+  result: 'IN_PROGRESS' | 'CANCELED' | DeploymentOutcome,
+): ShadowReportedState {
+  if (typeof result === 'string') return { fleetConfigurationArnForStatus: configurationArn, status: result, ggcVersion };
+  return {
+    fleetConfigurationArnForStatus: configurationArn,
+    status: jobStatusOfOutcome(result.detailedStatus),
+    statusDetails: toDeviceStatusDetails(result),
+    ggcVersion,
+  };
 }

@@ -1,6 +1,6 @@
-// What a device says about a deployment -> what ListEffectiveDeployments shows (semantics §2.2, Appendix B).
-// Device input is never trusted: any malformed part is dropped, nothing here throws.
-import { ERROR_CODE_MAX_CHARS, JOB_STATUS_DETAIL } from './defaults.js';
+// What a device says about a deployment -> what ListEffectiveDeployments shows (semantics §2.2, Appendix B), and
+// (below) how a device agent says it. Device input is never trusted: any malformed part is dropped, nothing here throws.
+import { ERROR_CODE_MAX_CHARS, JOB_STATUS_DETAIL, JOB_STATUS_DETAIL_MAX_CHARS } from './defaults.js';
 
 /** API `EffectiveDeploymentExecutionStatus`. */
 export type EffectiveDeploymentExecutionStatus =
@@ -69,3 +69,91 @@ function report(detailedStatus: unknown, failureCause: unknown, errorStack: unkn
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The device side: what an agent sends, built here so that the keys and their mapping live next to the readers above.
+
+/** The nucleus's `DeploymentResult.DeploymentStatus`: `detailed-deployment-status` / `detailedStatus` (semantics §2.2). */
+export type DetailedDeploymentStatus =
+  | 'SUCCESSFUL'
+  | 'FAILED_NO_STATE_CHANGE'
+  | 'FAILED_ROLLBACK_NOT_REQUESTED'
+  | 'FAILED_ROLLBACK_COMPLETE'
+  | 'FAILED_UNABLE_TO_ROLLBACK'
+  | 'REJECTED';
+
+/** The first error code of every stack (NUC `DeploymentErrorCodeUtils`): rejections and failures alike. */
+export const DEPLOYMENT_FAILURE = 'DEPLOYMENT_FAILURE';
+export const DEPLOYMENT_REJECTED = 'DEPLOYMENT_REJECTED';
+
+/** How a deployment ended on the device. */
+export interface DeploymentOutcome {
+  detailedStatus: DetailedDeploymentStatus;
+  /** The human-readable root-cause chain; absent on success. */
+  failureCause?: string;
+  /** Error codes from generic to specific; DEPLOYMENT_FAILURE / DEPLOYMENT_REJECTED are put first when missing. */
+  errorStack?: string[];
+  /** `DeploymentErrorType`s (without NONE). */
+  errorTypes?: string[];
+}
+
+/** The final job execution status of an outcome (Appendix B): only a stale group deployment is REJECTED. */
+export function jobStatusOfOutcome(detailedStatus: DetailedDeploymentStatus): 'SUCCEEDED' | 'FAILED' | 'REJECTED' {
+  if (detailedStatus === 'SUCCESSFUL') return 'SUCCEEDED';
+  return detailedStatus === 'REJECTED' ? 'REJECTED' : 'FAILED';
+}
+
+/** The error stack as the nucleus sends it: empty on success, else led by DEPLOYMENT_FAILURE or DEPLOYMENT_REJECTED. */
+export function deviceErrorStack(outcome: DeploymentOutcome): string[] {
+  if (outcome.detailedStatus === 'SUCCESSFUL') return [];
+  const head = outcome.detailedStatus === 'REJECTED' ? DEPLOYMENT_REJECTED : DEPLOYMENT_FAILURE;
+  const rest = (outcome.errorStack ?? []).filter((c) => c !== DEPLOYMENT_FAILURE && c !== DEPLOYMENT_REJECTED);
+  return [head, ...rest];
+}
+
+/**
+ * A job execution's `statusDetails` for an outcome: every value a string, the lists JSON arrays in strings, each
+ * value cut to JOB_STATUS_DETAIL_MAX_CHARS characters (code points, as AWS IoT counts them, so that a cut never
+ * splits a surrogate pair). Control characters (a multi-line failure cause) become spaces and empty values are left
+ * out: AWS IoT's DetailsMap refuses both, and a refused update would be dropped.
+ */
+export function toJobStatusDetails(outcome: DeploymentOutcome): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (key: string, value: string | undefined) => {
+    const text = statusDetailValue(value ?? '');
+    if (text !== '') out[key] = text;
+  };
+  put(JOB_STATUS_DETAIL.detailedStatus, outcome.detailedStatus);
+  put(JOB_STATUS_DETAIL.failureCause, outcome.failureCause);
+  if (outcome.detailedStatus !== 'SUCCESSFUL') {
+    put(JOB_STATUS_DETAIL.errorStack, JSON.stringify(deviceErrorStack(outcome)));
+    put(JOB_STATUS_DETAIL.errorTypes, JSON.stringify(outcome.errorTypes ?? []));
+  }
+  return out;
+}
+
+/** One statusDetails value as AWS IoT takes it: no control characters, at most JOB_STATUS_DETAIL_MAX_CHARS. */
+export function statusDetailValue(value: string): string {
+  const printable = value.replace(/\p{C}/gu, ' ');
+  const chars = Array.from(printable);
+  return chars.length > JOB_STATUS_DETAIL_MAX_CHARS ? chars.slice(0, JOB_STATUS_DETAIL_MAX_CHARS).join('') : printable;
+}
+
+/** `statusDetails` of the deployment shadow's reported state and of fleet-status `deploymentInformation` (§8.5, §8.6). */
+export interface DeviceStatusDetails {
+  detailedStatus: DetailedDeploymentStatus;
+  failureCause?: string;
+  errorStack: string[];
+  errorTypes: string[];
+}
+
+/** The same outcome with the lists as arrays (shadow reported state, fleet-status deploymentInformation). */
+export function toDeviceStatusDetails(outcome: DeploymentOutcome): DeviceStatusDetails {
+  const out: DeviceStatusDetails = {
+    detailedStatus: outcome.detailedStatus,
+    errorStack: deviceErrorStack(outcome),
+    errorTypes: outcome.detailedStatus === 'SUCCESSFUL' ? [] : [...(outcome.errorTypes ?? [])],
+  };
+  if (outcome.failureCause) out.failureCause = outcome.failureCause;
+  return out;
+}

@@ -11,7 +11,7 @@ export type {
   StatusDetails,
   TimeoutConfig,
 } from './types.js';
-export { JOB_EXECUTION_STATUSES } from './types.js';
+export { GREENGRASS_JOB_NAMESPACE, JOB_EXECUTION_STATUSES } from './types.js';
 export {
   DEVICE_STATUSES,
   MAX_STEP_TIMEOUT_MINUTES,

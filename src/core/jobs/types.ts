@@ -1,6 +1,10 @@
 // The IoT Jobs vocabulary meadow's rollout engine works in (semantics §8.4; IoT API `JobExecutionStatus`,
 // `JobExecutionsRolloutConfig`, `AbortConfig`, `TimeoutConfig`). Times are epoch milliseconds throughout.
 
+/** The namespace of every Greengrass deployment job ("only supported by IoT Greengrass", IoT CreateJob); devices
+ * use it in their jobs topics (`.../jobs/$next/namespace-aws-gg-deployment/get`). */
+export const GREENGRASS_JOB_NAMESPACE = 'aws-gg-deployment';
+
 export const JOB_EXECUTION_STATUSES = [
   'QUEUED',
   'IN_PROGRESS',

@@ -5,6 +5,8 @@
 // client id that is not the certificate's thing); a SUBSCRIBE outside its topics gets a failure code in SUBACK for
 // that filter; a PUBLISH outside them is dropped and the connection closed, as AWS IoT does on a policy denial.
 // The jobs API and its notifications are served on the thing's jobs topics (jobs-api.ts).
+// Fleet-status (health) messages are taken on `greengrassv2/health/json` (fleet-status.ts).
+// The Device Shadow API is served on the thing's shadow topics (shadow-api.ts).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../core/clock.js';
@@ -15,6 +17,9 @@ import type { DeviceEndpointTls } from '../identity/server-tls.js';
 import { verifyDeviceCertificate } from '../identity/verify.js';
 import { CONNACK_IDENTIFIER_REJECTED, CONNACK_NOT_AUTHORIZED, createBroker, type Admission } from './aedes-adapter.js';
 import { MqttJobsApi } from './jobs-api.js';
+import { MqttFleetStatus } from './fleet-status.js';
+import { MqttShadowApi } from './shadow-api.js';
+import { onShadowChanged } from '../../engine/shadow-events.js';
 import { isOwnTopic } from './topics.js';
 
 /** How long the broker's server certificate is valid; a new one is issued at every start. */
@@ -41,6 +46,8 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
   const { store, scope, clock, ca, log } = opts;
   const connected = new Set<string>();
   let jobs: MqttJobsApi | undefined;
+  let shadows: MqttShadowApi | undefined;
+  const fleetStatus = new MqttFleetStatus({ store, scope, clock, log });
 
   const admit = async (socket: TLSSocket, clientId: string): Promise<Admission> => {
     const peer = socket.getPeerCertificate?.(false);
@@ -61,10 +68,13 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     admit,
     mayPublish: isOwnTopic,
     maySubscribe: isOwnTopic,
-    onPublish: (thing, topic, payload) => jobs!.handle(thing, topic, payload),
+    onPublish: async (thing, topic, payload) => {
+      await Promise.all([jobs!.handle(thing, topic, payload), fleetStatus.handle(thing, topic, payload), shadows!.handle(thing, topic, payload)]);
+    },
     onRefused: (what, detail) => log.warn({ ...detail, refused: what }, `MQTT ${what} refused`),
   });
   jobs = new MqttJobsApi({ store, scope, clock, publish: broker.publish });
+  shadows = new MqttShadowApi({ store, scope, clock, publish: broker.publish });
 
   broker.aedes.on('clientReady', (client) => {
     const thing = broker.thingOf(client);
@@ -86,6 +96,12 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     }
   });
 
+  // Publish committed shadow changes (a device's or meadow's own, e.g. a thing deployment) to connected things.
+  const stopShadowEvents = onShadowChanged((change) => {
+    if (change.scope.accountId !== scope.accountId || change.scope.region !== scope.region || !connected.has(change.thingName)) return;
+    shadows!.published(change).catch((err) => log.error({ err, thing: change.thingName }, 'MQTT shadow publication failed'));
+  });
+
   const server: Server = createServer(opts.tls, (socket) => broker.aedes.handle(socket));
   // A failed handshake (no or foreign client certificate) is the client's problem, not the server's.
   server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'MQTT TLS handshake refused'));
@@ -101,6 +117,7 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     port: (server.address() as AddressInfo).port,
     close: async () => {
       stopListening();
+      stopShadowEvents();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broker.close(); // disconnects the clients, so the server can finish closing
       await closed;

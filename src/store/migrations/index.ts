@@ -7,6 +7,10 @@ import * as m0002 from './0002-components.js';
 import * as m0003 from './0003-certificates.js';
 // jobs (rollouts)
 import * as m0004 from './0004-jobs.js';
+// shadows and thing deployments' device status
+import * as m0005 from './0005-shadows.js';
+// core devices (fleet status)
+import * as m0006 from './0006-core-devices.js';
 
 export interface MigrationContext {
   /** Adds an auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL. */
@@ -27,6 +31,10 @@ const ALL: Record<string, MeadowMigration> = {
   '0003-certificates': m0003,
   // jobs (rollouts)
   '0004-jobs': m0004,
+  // shadows and thing deployments' device status
+  '0005-shadows': m0005,
+  // core devices (fleet status)
+  '0006-core-devices': m0006,
 };
 
 export function migrationProvider(ctx: MigrationContext): MigrationProvider {

@@ -1,0 +1,87 @@
+// Fleet status over MQTT (semantics §8.6, §8.7): a core device publishes its health on
+// `$aws/things/<thing>/greengrassv2/health/json` (QoS 1, no reply). The broker only lets a thing publish on its own
+// topics, so the topic's thing is the sender. Each message is checked (src/core/fleet-status), then applied to the
+// device's record in one transaction; a malformed one is logged and dropped. One thing's messages are applied one
+// after another in arrival order, so a device's sequence numbers and chunks are judged in the order it sent them.
+import type { Clock } from '../../core/clock.js';
+import {
+  applyFleetStatus,
+  componentsUpdateOf,
+  isStale,
+  parseFleetStatus,
+  type FleetStatusMessage,
+  type ReportedComponent,
+} from '../../core/fleet-status/index.js';
+import type { Scope, Store } from '../../store/store.js';
+import { thingTopicPrefix } from './topics.js';
+
+export const healthTopic = (thingName: string) => `${thingTopicPrefix(thingName)}greengrassv2/health/json`;
+
+export interface FleetStatusDeps {
+  store: Store;
+  scope: Scope;
+  clock: Clock;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export type FleetStatusOutcome = 'applied' | 'stale' | 'waiting-for-chunks';
+
+/** Applies one checked message received at `now` to the store. */
+export async function ingestFleetStatus(store: Store, scope: Scope, now: number, message: FleetStatusMessage): Promise<FleetStatusOutcome> {
+  const thing = message.thing;
+  return store.transaction(async (tx) => {
+    const device = await tx.getCoreDevice(scope, thing);
+    if (isStale(device, message)) return 'stale';
+    const seq = message.sequenceNumber;
+    let chunks: Map<number, ReportedComponent[]> | undefined;
+    if (seq !== undefined) {
+      if (seq > 0) await tx.deleteStatusChunks(scope, thing, seq - 1); // an older message's chunks can no longer apply
+      if (message.messageType === 'COMPLETE' && message.chunk) {
+        await tx.putStatusChunk(scope, thing, seq, message.chunk.chunkId, message.components);
+        const kept = await tx.statusChunks(scope, thing, seq);
+        chunks = new Map(kept.map((c) => [c.chunkId, c.components as ReportedComponent[]]));
+      }
+    }
+    const update = componentsUpdateOf(message, chunks);
+    if (chunks && update.mode === 'replace') await tx.deleteStatusChunks(scope, thing, seq!);
+    const installed = await tx.installedComponentsOf(scope, thing);
+    const next = applyFleetStatus({ device, installed }, message, update, now);
+    await tx.putCoreDevice(scope, next.device);
+    await tx.replaceInstalledComponents(scope, thing, next.installed);
+    return update.mode === 'none' ? 'waiting-for-chunks' : 'applied';
+  });
+}
+
+export class MqttFleetStatus {
+  /** Per thing, the message being applied (and those queued behind it). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: FleetStatusDeps) {}
+
+  /** Takes a device's publish if it is its health topic (anything else is left alone). */
+  handle(thingName: string, topic: string, payload: Buffer): Promise<void> {
+    if (topic !== healthTopic(thingName)) return Promise.resolve();
+    const run = (this.queues.get(thingName) ?? Promise.resolve()).then(() => this.apply(thingName, payload));
+    this.queues.set(thingName, run);
+    void run.then(() => {
+      if (this.queues.get(thingName) === run) this.queues.delete(thingName);
+    });
+    return run;
+  }
+
+  private async apply(thingName: string, payload: Buffer): Promise<void> {
+    const parsed = parseFleetStatus(payload, thingName);
+    if (!parsed.ok) {
+      this.deps.log.warn({ thing: thingName, reason: parsed.reason }, 'fleet status message dropped');
+      return;
+    }
+    try {
+      const outcome = await ingestFleetStatus(this.deps.store, this.deps.scope, this.deps.clock.now(), parsed.message);
+      if (outcome === 'stale') {
+        this.deps.log.warn({ thing: thingName, sequenceNumber: parsed.message.sequenceNumber }, 'fleet status message older than the newest one seen; ignored');
+      }
+    } catch (err) {
+      this.deps.log.error({ err, thing: thingName }, 'fleet status message could not be stored');
+    }
+  }
+}
