@@ -1,0 +1,158 @@
+// The device's deployment error codes and their types, as the nucleus names them (semantics §2.2; NUC
+// `deployment/errorcode/DeploymentErrorCode.java`, `DeploymentErrorType.java`). A failed deployment reports a stack of
+// codes, most generic first, beginning with DEPLOYMENT_FAILURE (or DEPLOYMENT_REJECTED), and the types of those codes.
+// One table here, so the agent's modules and its status reports use the same words.
+
+/** `DeploymentErrorType` without NONE (NONE is what a code without a type of its own maps to; it is never reported). */
+export type DeploymentErrorType =
+  | 'UNKNOWN_ERROR'
+  | 'SERVER_ERROR'
+  | 'NUCLEUS_ERROR'
+  | 'CLOUD_SERVICE_ERROR'
+  | 'COMPONENT_ERROR'
+  | 'AWS_COMPONENT_ERROR'
+  | 'USER_COMPONENT_ERROR'
+  | 'PERMISSION_ERROR'
+  | 'DEVICE_ERROR'
+  | 'NETWORK_ERROR'
+  | 'DEPENDENCY_ERROR'
+  | 'REQUEST_ERROR'
+  | 'HTTP_ERROR'
+  | 'COMPONENT_RECIPE_ERROR';
+
+/** Every code, with its type (undefined where the nucleus says NONE). */
+export const DEPLOYMENT_ERROR_CODES = {
+  // generic
+  DEPLOYMENT_FAILURE: undefined,
+  DEPLOYMENT_REJECTED: undefined,
+  DEPLOYMENT_INTERRUPTED: undefined,
+  ARTIFACT_DOWNLOAD_ERROR: undefined,
+  NO_AVAILABLE_COMPONENT_VERSION: undefined,
+  COMPONENT_PACKAGE_LOADING_ERROR: undefined,
+  // the deployment request
+  REJECTED_STALE_DEPLOYMENT: undefined,
+  NUCLEUS_MISSING_REQUIRED_CAPABILITIES: 'REQUEST_ERROR',
+  COMPONENT_CIRCULAR_DEPENDENCY_ERROR: 'REQUEST_ERROR',
+  UNAUTHORIZED_NUCLEUS_MINOR_VERSION_UPDATE: 'REQUEST_ERROR',
+  MISSING_DOCKER_APPLICATION_MANAGER: 'REQUEST_ERROR',
+  MISSING_TOKEN_EXCHANGE_SERVICE: 'REQUEST_ERROR',
+  COMPONENT_VERSION_REQUIREMENTS_NOT_MET: 'REQUEST_ERROR',
+  MULTIPLE_NUCLEUS_RESOLVED_ERROR: 'REQUEST_ERROR',
+  // the Greengrass cloud service
+  CLOUD_API_ERROR: undefined,
+  BAD_REQUEST: 'NUCLEUS_ERROR',
+  ACCESS_DENIED: 'PERMISSION_ERROR',
+  THROTTLING_ERROR: 'REQUEST_ERROR',
+  SERVER_ERROR: 'SERVER_ERROR',
+  CONFLICTED_REQUEST: 'REQUEST_ERROR',
+  RESOURCE_NOT_FOUND: 'REQUEST_ERROR',
+  GET_DEPLOYMENT_CONFIGURATION_ACCESS_DENIED: 'PERMISSION_ERROR',
+  GET_COMPONENT_VERSION_ARTIFACT_ACCESS_DENIED: 'PERMISSION_ERROR',
+  RESOLVE_COMPONENT_CANDIDATES_ACCESS_DENIED: 'PERMISSION_ERROR',
+  // network and HTTP
+  NETWORK_ERROR: 'NETWORK_ERROR',
+  MQTT_CONNECTION_FAILED: 'NETWORK_ERROR',
+  TLS_HANDSHAKE_FAILURE: 'NETWORK_ERROR',
+  MISSING_MQTT_CONNECT_POLICY: 'PERMISSION_ERROR',
+  CREDENTIAL_ENDPOINT_AUTH_FAILURE: 'PERMISSION_ERROR',
+  CREDENTIAL_ENDPOINT_SERVER_ERROR: 'SERVER_ERROR',
+  HTTP_REQUEST_ERROR: 'HTTP_ERROR',
+  DOWNLOAD_DEPLOYMENT_DOCUMENT_ERROR: 'HTTP_ERROR',
+  GET_GREENGRASS_ARTIFACT_SIZE_ERROR: 'HTTP_ERROR',
+  DOWNLOAD_GREENGRASS_ARTIFACT_ERROR: 'HTTP_ERROR',
+  // the device's disk
+  IO_ERROR: undefined,
+  IO_MAPPING_ERROR: undefined,
+  IO_WRITE_ERROR: 'DEVICE_ERROR',
+  IO_READ_ERROR: 'DEVICE_ERROR',
+  DISK_SPACE_CRITICAL: 'DEVICE_ERROR',
+  IO_FILE_ATTRIBUTE_ERROR: 'DEVICE_ERROR',
+  SET_PERMISSION_ERROR: 'DEVICE_ERROR',
+  IO_UNZIP_ERROR: 'DEVICE_ERROR',
+  LOCAL_RECIPE_NOT_FOUND: 'DEVICE_ERROR',
+  LOCAL_RECIPE_CORRUPTED: 'DEVICE_ERROR',
+  LOCAL_RECIPE_METADATA_NOT_FOUND: 'DEVICE_ERROR',
+  HASHING_ALGORITHM_UNAVAILABLE: 'DEVICE_ERROR',
+  LAUNCH_DIRECTORY_CORRUPTED: 'DEVICE_ERROR',
+  // the component's recipe
+  RECIPE_PARSE_ERROR: 'COMPONENT_RECIPE_ERROR',
+  RECIPE_METADATA_PARSE_ERROR: 'COMPONENT_RECIPE_ERROR',
+  ARTIFACT_URI_NOT_VALID: 'COMPONENT_RECIPE_ERROR',
+  S3_ARTIFACT_URI_NOT_VALID: 'COMPONENT_RECIPE_ERROR',
+  DOCKER_ARTIFACT_URI_NOT_VALID: 'COMPONENT_RECIPE_ERROR',
+  EMPTY_ARTIFACT_URI: 'COMPONENT_RECIPE_ERROR',
+  EMPTY_ARTIFACT_SCHEME: 'COMPONENT_RECIPE_ERROR',
+  UNSUPPORTED_ARTIFACT_SCHEME: 'COMPONENT_RECIPE_ERROR',
+  RECIPE_MISSING_MANIFEST: 'COMPONENT_RECIPE_ERROR',
+  RECIPE_MISSING_ARTIFACT_HASH_ALGORITHM: 'COMPONENT_RECIPE_ERROR',
+  ARTIFACT_CHECKSUM_MISMATCH: 'COMPONENT_RECIPE_ERROR',
+  COMPONENT_DEPENDENCY_NOT_VALID: 'COMPONENT_RECIPE_ERROR',
+  CONFIG_INTERPOLATE_ERROR: 'COMPONENT_RECIPE_ERROR',
+  COMPONENT_VERSION_NOT_VALID: 'COMPONENT_RECIPE_ERROR',
+  // the device's configuration
+  DEVICE_CONFIG_NOT_VALID_FOR_ARTIFACT_DOWNLOAD: 'DEVICE_ERROR',
+  RUN_WITH_CONFIG_NOT_VALID: 'REQUEST_ERROR',
+  UNSUPPORTED_REGION: 'REQUEST_ERROR',
+  IOT_CRED_ENDPOINT_FORMAT_NOT_VALID: 'REQUEST_ERROR',
+  IOT_DATA_ENDPOINT_FORMAT_NOT_VALID: 'REQUEST_ERROR',
+  // S3
+  S3_ERROR: 'DEPENDENCY_ERROR',
+  S3_RESOURCE_NOT_FOUND: 'DEPENDENCY_ERROR',
+  S3_ACCESS_DENIED: 'PERMISSION_ERROR',
+  S3_BAD_REQUEST: 'DEPENDENCY_ERROR',
+  S3_SERVER_ERROR: 'SERVER_ERROR',
+  // answers the cloud should not have given
+  RESOLVE_COMPONENT_CANDIDATES_BAD_RESPONSE: 'CLOUD_SERVICE_ERROR',
+  DEPLOYMENT_DOCUMENT_SIZE_EXCEEDED: 'CLOUD_SERVICE_ERROR',
+  GREENGRASS_ARTIFACT_SIZE_NOT_FOUND: 'CLOUD_SERVICE_ERROR',
+  // the deployment document
+  DEPLOYMENT_DOCUMENT_NOT_VALID: undefined,
+  EMPTY_DEPLOYMENT_REQUEST: undefined,
+  DEPLOYMENT_DOCUMENT_PARSE_ERROR: undefined,
+  DEPLOYMENT_TYPE_NOT_VALID: 'UNKNOWN_ERROR',
+  COMPONENT_METADATA_NOT_VALID_IN_DEPLOYMENT: undefined,
+  // the agent itself
+  NUCLEUS_VERSION_NOT_FOUND: 'NUCLEUS_ERROR',
+  NUCLEUS_RESTART_FAILURE: 'NUCLEUS_ERROR',
+  COMPONENT_LOAD_FAILURE: 'NUCLEUS_ERROR',
+  // components
+  CUSTOM_PLUGIN_NOT_SUPPORTED: 'USER_COMPONENT_ERROR',
+  COMPONENT_UPDATE_ERROR: undefined,
+  COMPONENT_BROKEN: undefined,
+  REMOVE_COMPONENT_ERROR: undefined,
+  COMPONENT_BOOTSTRAP_TIMEOUT: undefined,
+  COMPONENT_BOOTSTRAP_ERROR: undefined,
+  COMPONENT_CONFIGURATION_NOT_VALID: undefined,
+} as const satisfies Record<string, DeploymentErrorType | undefined>;
+
+export type DeploymentErrorCode = keyof typeof DEPLOYMENT_ERROR_CODES;
+
+/**
+ * A failure of the agent's deployment work that knows its error codes, most generic first (without the leading
+ * DEPLOYMENT_FAILURE, which the status report adds). The message is the human one the report's failure cause shows.
+ */
+export class DeploymentError extends Error {
+  constructor(
+    message: string,
+    readonly codes: readonly DeploymentErrorCode[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeploymentError';
+  }
+
+  /** The most specific code. */
+  get code(): DeploymentErrorCode {
+    return this.codes[this.codes.length - 1];
+  }
+}
+
+/** The types of a stack of codes, each once, in the order first met; codes without a type contribute none. */
+export function errorTypesOf(codes: readonly DeploymentErrorCode[]): DeploymentErrorType[] {
+  const types: DeploymentErrorType[] = [];
+  for (const code of codes) {
+    const type = DEPLOYMENT_ERROR_CODES[code];
+    if (type !== undefined && !types.includes(type)) types.push(type);
+  }
+  return types;
+}
