@@ -3,6 +3,7 @@
 // (the MQTT broker's jobs notifications) can tell the devices concerned. In-process only: a change made by another
 // meadow process is not seen here (notifications across processes need an external broker; a later issue).
 import type { Scope, Store } from '../store/store.js';
+import { committedEvents } from './committed-events.js';
 
 export interface ExecutionsChanged {
   scope: Scope;
@@ -11,25 +12,13 @@ export interface ExecutionsChanged {
 
 export type ExecutionsListener = (change: ExecutionsChanged) => void;
 
-const listeners = new Set<ExecutionsListener>();
+const events = committedEvents<ExecutionsChanged>();
 
 /** Calls listener after every committed change; returns the function that stops it. */
-export function onExecutionsChanged(listener: ExecutionsListener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
+export const onExecutionsChanged = (listener: ExecutionsListener): (() => void) => events.on(listener);
 
 /** Records, inside tx, that these things' executions changed; listeners hear of it once tx commits. */
 export function executionsChanged(tx: Store, scope: Scope, thingNames: string[]): void {
   if (thingNames.length === 0) return;
-  const change = { scope, thingNames: [...new Set(thingNames)] };
-  tx.afterCommit(() => {
-    for (const listener of listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own (it logs); the committed change stands and the caller must not fail.
-      }
-    }
-  });
+  events.emit(tx, { scope, thingNames: [...new Set(thingNames)] });
 }

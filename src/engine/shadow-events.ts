@@ -3,6 +3,7 @@
 // commits, and in-process listeners (the MQTT broker) publish the messages to the thing's shadow topics. As with
 // execution-events.ts, a change made by another meadow process is not seen here.
 import type { Scope, Store } from '../store/store.js';
+import { committedEvents } from './committed-events.js';
 
 export interface ShadowMessage {
   /** The topic after the shadow's prefix, e.g. `update/accepted`, `update/documents`, `update/delta`. */
@@ -21,23 +22,10 @@ export interface ShadowChanged {
 
 export type ShadowListener = (change: ShadowChanged) => void;
 
-const listeners = new Set<ShadowListener>();
+const events = committedEvents<ShadowChanged>();
 
 /** Calls listener after every committed shadow change; returns the function that stops it. */
-export function onShadowChanged(listener: ShadowListener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
+export const onShadowChanged = (listener: ShadowListener): (() => void) => events.on(listener);
 
 /** Records, inside tx, the messages a shadow change produces; listeners get them once tx commits. */
-export function shadowChanged(tx: Store, change: ShadowChanged): void {
-  tx.afterCommit(() => {
-    for (const listener of listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own (it logs); the committed change stands.
-      }
-    }
-  });
-}
+export const shadowChanged = (tx: Store, change: ShadowChanged): void => events.emit(tx, change);

@@ -13,9 +13,7 @@ import {
   type ReportedComponent,
 } from '../../core/fleet-status/index.js';
 import type { Scope, Store } from '../../store/store.js';
-import { thingTopicPrefix } from './topics.js';
-
-export const healthTopic = (thingName: string) => `${thingTopicPrefix(thingName)}greengrassv2/health/json`;
+import { fleetStatusTopic } from '../../core/device-topics.js';
 
 export interface FleetStatusDeps {
   store: Store;
@@ -60,7 +58,7 @@ export class MqttFleetStatus {
 
   /** Takes a device's publish if it is its health topic (anything else is left alone). */
   handle(thingName: string, topic: string, payload: Buffer): Promise<void> {
-    if (topic !== healthTopic(thingName)) return Promise.resolve();
+    if (topic !== fleetStatusTopic(thingName)) return Promise.resolve();
     const run = (this.queues.get(thingName) ?? Promise.resolve()).then(() => this.apply(thingName, payload));
     this.queues.set(thingName, run);
     void run.then(() => {
