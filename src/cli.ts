@@ -1,14 +1,17 @@
-// The `meadow` command.
-import { provision } from './devices/provision.js';
-import { serve } from './main.js';
-
+// The `meadow` command. Each command's modules load only when it runs, so `meadow agent` starts without the server.
 const [command = 'serve', ...args] = process.argv.slice(2);
 
-const commands: Record<string, (args: string[]) => Promise<void>> = { serve: () => serve(), provision };
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  serve: async () => (await import('./main.js')).serve(),
+  provision: async (a) => (await import('./devices/provision.js')).provision(a),
+  agent: async (a) => (await import('./agent/main.js')).runAgent(a),
+};
 
 const run = commands[command];
 if (!run) {
-  process.stderr.write(`usage: meadow [serve | provision --thing-name NAME [--thing-group GROUP] --out DIR [--endpoint URL]]\nunknown command '${command}'\n`);
+  process.stderr.write(
+    `usage: meadow [serve | provision --thing-name NAME [--thing-group GROUP] --out DIR [--endpoint URL] | agent --bundle DIR --root ROOT]\nunknown command '${command}'\n`,
+  );
   process.exit(2);
 }
 run(args).catch((e) => {

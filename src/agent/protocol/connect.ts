@@ -26,7 +26,16 @@ export function identityFromBundle(dir: string): DeviceIdentity {
  * `reconnectPeriod: 0` for no reconnects); by default it reconnects every second, as devices keep trying.
  */
 export function connectDevice(id: DeviceIdentity, overrides: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtts://${id.endpoint}`, {
+  return mqtt.connectAsync(`mqtts://${id.endpoint}`, deviceClientOptions(id, overrides));
+}
+
+/** A client that connects in the background (a device agent starts whether or not its endpoint is reachable). */
+export function startDeviceClient(id: DeviceIdentity, overrides: IClientOptions = {}): MqttClient {
+  return mqtt.connect(`mqtts://${id.endpoint}`, deviceClientOptions(id, overrides));
+}
+
+function deviceClientOptions(id: DeviceIdentity, overrides: IClientOptions): IClientOptions {
+  return {
     clientId: id.thingName,
     cert: id.certificatePem,
     key: id.privateKeyPem,
@@ -36,5 +45,5 @@ export function connectDevice(id: DeviceIdentity, overrides: IClientOptions = {}
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     ...overrides,
-  });
+  };
 }

@@ -51,6 +51,8 @@ export class DeploymentJobsClient {
   nextReplies = 0;
   /** Updates go out one at a time. */
   private updates: Promise<unknown> = Promise.resolve();
+  /** The update waiting for its reply, as the function that sends it again. */
+  private unanswered: (() => void) | undefined;
 
   constructor(
     private readonly mqtt: MqttClient,
@@ -104,12 +106,31 @@ export class DeploymentJobsClient {
     return run;
   }
 
+  /**
+   * Asks again what may have gone unanswered: the update waiting for its reply, and `$next`. For a broker that can
+   * lose a request while the connection stays up, as an external broker in front of several meadow processes does
+   * when the one serving a request stops (docs/scale-out.md); duplicates are harmless (clientToken, dedupe).
+   */
+  retry(): void {
+    this.unanswered?.();
+    this.requestNext();
+  }
+
+  /**
+   * The device has finished the job (its final status goes out another way, e.g. through the agent's outbox): a
+   * notify that no longer lists it is not the job leaving early.
+   */
+  finished(jobId: string): void {
+    if (this.current === jobId) this.current = undefined;
+  }
+
   private async sendUpdate(jobId: string, status: JobExecutionStatus, statusDetails: StatusDetails): Promise<UpdateReply> {
     const topic = jobExecutionUpdateTopic(this.thingName, jobId);
     const replies = [`${topic}/accepted`, `${topic}/rejected`];
     const clientToken = randomUUID();
     const payload = JSON.stringify({ status, statusDetails, jobId, thingName: this.thingName, clientToken });
     const send = () => this.mqtt.publish(topic, payload, { qos: 1 }, () => undefined);
+    this.unanswered = send;
     const reply = new Promise<UpdateReply>((resolve) => {
       const onReply = (t: string, raw: Buffer) => {
         if (!replies.includes(t)) return;
@@ -117,6 +138,7 @@ export class DeploymentJobsClient {
         if (body.clientToken !== clientToken) return;
         this.mqtt.off('message', onReply);
         this.mqtt.off('connect', send);
+        if (this.unanswered === send) this.unanswered = undefined;
         resolve(t === replies[0] ? { accepted: true, body } : { accepted: false, code: body.code, message: body.message, executionState: body.executionState });
       };
       this.mqtt.on('message', onReply);

@@ -55,6 +55,14 @@ export interface DeploymentInProgress {
   stage: DeploymentStage;
   /** Taken before ACTIVATING. */
   snapshot?: DeviceSnapshot;
+  /** Why the deployment failed, kept while ROLLING_BACK so a rollback resumed after a restart reports it. */
+  failure?: DeploymentFailure;
+}
+
+export interface DeploymentFailure {
+  failureCause: string;
+  errorStack: string[];
+  errorTypes: string[];
 }
 
 /** The newest job taken, for the nucleus's duplicate check by (queuedAt, jobId) (semantics §8.3). */
@@ -146,6 +154,14 @@ const deploymentCodec: Codec<DeploymentInProgress | null> = {
       document: record(d.document, `${at}.document`),
       stage: oneOf(d.stage, ['PREPARING', 'ACTIVATING', 'ROLLING_BACK'] as const, `${at}.stage`),
     };
+    if (d.failure !== undefined) {
+      const f = record(d.failure, `${at}.failure`);
+      const list = (v: unknown, where: string) => {
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new StateError(`${where} is not a list of strings`);
+        return v as string[];
+      };
+      out.failure = { failureCause: text(f.failureCause, `${at}.failure.failureCause`), errorStack: list(f.errorStack, `${at}.failure.errorStack`), errorTypes: list(f.errorTypes, `${at}.failure.errorTypes`) };
+    }
     if (d.snapshot !== undefined) {
       const s = record(d.snapshot, `${at}.snapshot`);
       const running = s.running;

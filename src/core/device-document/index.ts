@@ -47,3 +47,4 @@ export {
   type EffectiveDeploymentExecutionStatus,
   type EffectiveDeploymentStatusDetails,
 } from './status-details.js';
+export { deploymentGroupName, missingCapabilities, readDeviceConfiguration } from './read.js';
