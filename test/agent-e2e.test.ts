@@ -1,172 +1,34 @@
 // The meadow agent end to end on localhost: a real meadow server (SQLite: the device-side behaviour does not depend on
 // the store), devices provisioned with `meadow provision`'s code, real agents (in this process, or as `meadow agent`
 // processes where a kill -9 is needed), components whose artifacts are shell scripts published through
-// CreateComponentVersion, and deployments made with the AWS SDK. Assertions read what the cloud shows
-// (ListEffectiveDeployments, ListInstalledComponents, DescribeJobExecution) and what the components wrote.
+// CreateComponentVersion, and deployments made with the AWS SDK (test/helpers/agent.ts). Assertions read what the
+// cloud shows (ListEffectiveDeployments, ListInstalledComponents, DescribeJobExecution) and what the components wrote.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  CreateComponentVersionCommand,
-  CreateDeploymentCommand,
-  ListEffectiveDeploymentsCommand,
-  ListInstalledComponentsCommand,
-  type CreateDeploymentCommandInput,
-  type EffectiveDeployment,
-} from '@aws-sdk/client-greengrassv2';
-import { AddThingToThingGroupCommand, CreateThingGroupCommand, DescribeJobExecutionCommand, RemoveThingFromThingGroupCommand } from '@aws-sdk/client-iot';
-import { Agent } from '../src/agent/agent.js';
-import { provisionDevice } from '../src/devices/provision.js';
+import { before, describe, it } from 'node:test';
+import { RemoveThingFromThingGroupCommand } from '@aws-sdk/client-iot';
+import { AgentTestbed, useAgentTestbed, waitFor, WRITER, writerLifecycle, type Device } from './helpers/agent.js';
 import { REGION, uniqueName } from './helpers/greengrass.js';
-import { startTestServer, TEST_CREDENTIALS, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 
-const BIN = fileURLToPath(new URL('../bin/meadow.js', import.meta.url));
 const IPC_FIXTURE = fileURLToPath(new URL('./fixtures/ipc-agent-component.mjs', import.meta.url));
-const quiet = pino({ level: process.env.MEADOW_TEST_AGENT_LOG ?? 'silent' });
-/** Component steps that would wait two minutes by default give up sooner in tests. */
-const RUNNER = {
-  defaultTimeoutsMs: { Startup: 10_000, Install: 20_000, Shutdown: 3_000 },
-  killGraceMs: 1000,
-  // As root, components need a user (the nucleus's runWithDefault); the test machine's root will do.
-  ...(process.getuid?.() === 0 && { defaultPosixUser: 'root' }),
-};
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('meadow agent (sqlite)', () => {
+  const testbed = useAgentTestbed();
   let s: TestServer;
-  let s3: S3Client;
-  let work: string;
-  const bucket = uniqueName('artifacts');
-  const agents: Agent[] = [];
-  const children: ChildProcess[] = [];
+  let t: AgentTestbed;
+  before(() => ({ s, t } = testbed));
 
-  before(async () => {
-    s = await startTestServer('sqlite');
-    s3 = new S3Client({ endpoint: s.endpoint, region: REGION, credentials: TEST_CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    work = mkdtempSync(join(tmpdir(), 'mda-'));
-  });
-  after(async () => {
-    for (const a of agents) await a.stop().catch(() => undefined);
-    for (const c of children) c.kill('SIGKILL');
-    s3?.destroy();
-    await s?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  interface Device {
-    thingName: string;
-    thingArn: string;
-    bundle: string;
-    root: string;
-  }
-
-  async function newDevice(groups: string[]): Promise<Device> {
-    const thingName = uniqueName('core');
-    const bundle = join(work, `${thingName}-bundle`);
-    const provisioned = await provisionDevice({
-      endpoint: s.endpoint,
-      region: REGION,
-      credentials: TEST_CREDENTIALS,
-      thingName,
-      thingGroupName: groups[0],
-      outDir: bundle,
-      iotDataEndpoint: `127.0.0.1:${s.mqttPort}`,
-      dataPlaneEndpoint: s.dataPlaneEndpoint,
-    });
-    for (const g of groups.slice(1)) {
-      await s.iot.send(new CreateThingGroupCommand({ thingGroupName: g })).catch(() => undefined);
-      await s.iot.send(new AddThingToThingGroupCommand({ thingName, thingGroupName: g }));
-    }
-    return { thingName, thingArn: provisioned.thingArn, bundle, root: join(work, thingName.slice(-8)) };
-  }
-
-  async function startAgent(d: Device, extra: Partial<Parameters<typeof Agent.start>[0]> = {}): Promise<Agent> {
-    const agent = await Agent.start({ bundleDir: d.bundle, root: d.root, logger: quiet.child({ thing: d.thingName }), runner: RUNNER, ...extra });
-    agents.push(agent);
-    return agent;
-  }
-
-  /** Publishes a component version whose artifact is `script` (a shell script) and whose lifecycle is given. */
-  async function publish(name: string, version: string, recipe: { lifecycle: Record<string, unknown>; defaults?: Record<string, unknown>; script?: string; dependencies?: Record<string, unknown> }) {
-    const key = `${name}/${version}/run.sh`;
-    const artifacts = [];
-    if (recipe.script !== undefined) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: recipe.script }));
-      artifacts.push({ Uri: `s3://${bucket}/${key}`, Permission: { Read: 'OWNER', Execute: 'OWNER' } });
-    }
-    const out = await s.gg.send(
-      new CreateComponentVersionCommand({
-        inlineRecipe: Buffer.from(
-          JSON.stringify({
-            RecipeFormatVersion: '2020-01-25',
-            ComponentName: name,
-            ComponentVersion: version,
-            ...(recipe.dependencies && { ComponentDependencies: recipe.dependencies }),
-            ...(recipe.defaults && { ComponentConfiguration: { DefaultConfiguration: recipe.defaults } }),
-            Manifests: [{ Platform: { os: 'linux' }, Lifecycle: recipe.lifecycle, Artifacts: artifacts }],
-          }),
-        ),
-      }),
-    );
-    assert.equal(out.status?.componentState, 'DEPLOYABLE', JSON.stringify(out.status));
-    return { key };
-  }
-
-  const deploy = (input: CreateDeploymentCommandInput) => s.gg.send(new CreateDeploymentCommand(input));
-
-  async function effective(thingName: string, deploymentId: string): Promise<EffectiveDeployment | undefined> {
-    const out = await s.gg.send(new ListEffectiveDeploymentsCommand({ coreDeviceThingName: thingName }));
-    return out.effectiveDeployments?.find((e) => e.deploymentId === deploymentId);
-  }
-
-  /** Waits for the deployment to end on the device (any status other than QUEUED / IN_PROGRESS). */
-  async function ended(thingName: string, deploymentId: string, timeoutMs = 40_000): Promise<EffectiveDeployment> {
-    return waitFor(
-      `deployment ${deploymentId} to end on ${thingName}`,
-      async () => {
-        const e = await effective(thingName, deploymentId);
-        return e && !['QUEUED', 'IN_PROGRESS'].includes(e.coreDeviceExecutionStatus!) ? e : undefined;
-      },
-      timeoutMs,
-    );
-  }
-
-  async function installed(thingName: string): Promise<Record<string, { version: string; state: string }>> {
-    const out = await s.gg.send(new ListInstalledComponentsCommand({ coreDeviceThingName: thingName }));
-    return Object.fromEntries((out.installedComponents ?? []).map((c) => [c.componentName!, { version: c.componentVersion!, state: c.lifecycleState! }]));
-  }
-
-  async function jobDetails(jobId: string, thingName: string): Promise<Record<string, string>> {
-    const out = await s.iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
-    return out.execution?.statusDetails?.detailsMap ?? {};
-  }
-
-  const groupArn = async (name: string) => (await s.iot.send(new CreateThingGroupCommand({ thingGroupName: name }))).thingGroupArn!;
-
-  // A component that writes its interpolated configuration, and some of the nucleus's environment, to a file.
-  const WRITER = '#!/bin/sh\nprintf "%s %s %s %s\\n" "$1" "$AWS_IOT_THING_NAME" "$AWS_REGION" "${SVCUID:+has-svcuid}" > "$2"\n';
-  const writerLifecycle = { Run: 'sh {artifacts:path}/run.sh "{configuration:/greeting}" "{work:path}/out.txt"' };
+  const newDevice = (groups: string[]) => t.newDevice(groups);
+  const startAgent = (d: Device, extra?: Parameters<AgentTestbed['startAgent']>[1]) => t.startAgent(d, extra);
+  const publish = (...a: Parameters<AgentTestbed['publish']>) => t.publish(...a);
+  const deploy = (...a: Parameters<AgentTestbed['deploy']>) => t.deploy(...a);
+  const ended = (thingName: string, deploymentId: string) => t.ended(thingName, deploymentId);
+  const installed = (thingName: string) => t.installed(thingName);
+  const jobDetails = (jobId: string, thingName: string) => t.jobDetails(jobId, thingName);
+  const groupArn = (name: string) => t.groupArn(name);
 
   it('deploys a script component to a group, then a second revision with a new version and configuration', async () => {
     const group = uniqueName('fleet');
@@ -293,7 +155,7 @@ describe('meadow agent (sqlite)', () => {
     await startAgent(d, { componentStore: { checksumAttempts: 2, sleep: async () => {} } });
     const name = uniqueName('com.example.Tampered');
     const { key } = await publish(name, '1.0.0', { lifecycle: writerLifecycle, script: WRITER });
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '#!/bin/sh\necho tampered\n' }));
+    await t.putArtifact(key, '#!/bin/sh\necho tampered\n');
     const dep = await deploy({ targetArn: await groupArn(group), components: { [name]: { componentVersion: '1.0.0' } } });
     const e = await ended(d.thingName, dep.deploymentId!);
     assert.equal(e.coreDeviceExecutionStatus, 'FAILED');
@@ -304,13 +166,7 @@ describe('meadow agent (sqlite)', () => {
   it('ends a deployment with a status after the agent process is killed (-9) during it and started again', async () => {
     const group = uniqueName('fleet');
     const d = await newDevice([group]);
-    const run = () => {
-      const child = spawn(process.execPath, [BIN, 'agent', '--bundle', d.bundle, '--root', d.root, '--log-level', 'warn', ...(process.getuid?.() === 0 ? ['--default-user', 'root'] : [])], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(child);
-      return child;
-    };
+    const run = () => t.spawnAgent(d);
     const first = run();
     const name = uniqueName('com.example.Slow');
     await publish(name, '1.0.0', {
@@ -331,7 +187,7 @@ describe('meadow agent (sqlite)', () => {
     await new Promise((r) => second.once('exit', r));
   });
 
-  it('lets a component using the SDK IPC client defer an update and reject a configuration', async () => {
+  it('lets a component using the SDK IPC client defer an update, reject a configuration, and see an accepted one', async () => {
     const group = uniqueName('fleet');
     const d = await newDevice([group]);
     await startAgent(d);
@@ -359,7 +215,7 @@ describe('meadow agent (sqlite)', () => {
     assert.match(cause, /limit must stay below 9000/);
     await waitFor('the post-update event', () => events().some((x) => x.event === 'post') || undefined);
     assert.deepEqual(
-      events().slice(1).map((x) => [x.event, x.recheckAfterMs ?? x.ok ?? null, x.deploymentId ?? null]),
+      events().slice(1).filter((x) => x.event !== 'config').map((x) => [x.event, x.recheckAfterMs ?? x.ok ?? null, x.deploymentId ?? null]),
       [
         ['pre', 1500, second.deploymentId],
         ['pre', 0, second.deploymentId],
@@ -367,5 +223,16 @@ describe('meadow agent (sqlite)', () => {
         ['post', null, second.deploymentId],
       ],
     );
+    assert.ok(!events().some((x) => x.event === 'config'), 'a rejected configuration is never announced');
+
+    // An accepted change reaches the component through SubscribeToConfigurationUpdate, and GetConfiguration reads it.
+    const third = await deploy({
+      targetArn: target,
+      components: { [name]: { componentVersion: '1.0.0', configurationUpdate: { merge: JSON.stringify({ limit: 42 }) } } },
+      deploymentPolicies: policies,
+    });
+    assert.equal((await ended(d.thingName, third.deploymentId!)).coreDeviceExecutionStatus, 'SUCCEEDED');
+    const change = await waitFor('the configuration update event', () => events().find((x) => x.event === 'config'));
+    assert.deepEqual(change, { event: 'config', keyPath: ['limit'], value: { limit: 42 } });
   });
 });

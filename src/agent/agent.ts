@@ -20,7 +20,7 @@ import { Deployer, type DeploymentEnd, type IncomingDeployment } from './deploym
 import { devicePlatform, renderComponents, type ComponentInput } from './deployment/render.js';
 import { ComponentTokens, ipcEnvironment, IpcServer } from './ipc/server.js';
 import { AgentIpcHost } from './ipc-host.js';
-import type { ComponentRunnerOptions, StateChange } from './lifecycle/index.js';
+import { DEFAULT_KILL_GRACE_MS, ProcessGroupRegistry, type ComponentRunnerOptions, type StateChange } from './lifecycle/index.js';
 import { identityFromBundle, startDeviceClient } from './protocol/connect.js';
 import { DeploymentJobsClient, type DeploymentJob } from './protocol/jobs-client.js';
 import { DeploymentShadowClient, type ShadowDeploymentOffer } from './protocol/shadow-client.js';
@@ -44,7 +44,10 @@ export interface AgentOptions {
   componentStore?: Pick<ComponentStoreOptions, 'checksumAttempts' | 'sleep'>;
 }
 
-type QueueItem = { kind: 'new'; incoming: IncomingDeployment } | { kind: 'resume'; deployment: DeploymentInProgress };
+type QueueItem =
+  | { kind: 'new'; incoming: IncomingDeployment }
+  /** `stillPending`: for a job deployment resumed before activation, whether the job is still the device's. */
+  | { kind: 'resume'; deployment: DeploymentInProgress; stillPending?: Promise<boolean> };
 
 const idOf = (s: DeploymentSource) => (s.kind === 'job' ? s.jobId : s.configurationArn);
 
@@ -85,6 +88,10 @@ export class Agent {
     const platform = devicePlatform();
 
     const state = await StateStore.open(path.join(root, 'state'));
+    // What a crashed earlier run left running goes first, so no component runs twice (see lifecycle/process-groups.ts).
+    const processGroups = new ProcessGroupRegistry(path.join(root, 'run', 'process-groups'));
+    const leftovers = await processGroups.killLeftovers(opts.runner?.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    if (leftovers.length > 0) log.warn({ leftovers }, 'stopped the process groups an earlier run of the agent left running');
     const mqtt = startDeviceClient(identityFromBundle(opts.bundleDir));
     const outbox = new Outbox(state, new MqttStatusTransport(mqtt), {
       onRejected: (e) => log.warn({ topic: e.topic }, 'the cloud rejected a status message; dropped'),
@@ -99,7 +106,7 @@ export class Agent {
     let agent: Agent | undefined;
     let ipcHost: AgentIpcHost | undefined;
     const components = new ComponentManager({
-      runner: { logDir: path.join(root, 'logs'), ...opts.runner },
+      runner: { logDir: path.join(root, 'logs'), ...opts.runner, processGroups },
       workDir: (name) => componentPaths(root, name, '').work,
       environment: (name) => {
         const token = tokens.tokenFor(name);
@@ -181,7 +188,10 @@ export class Agent {
     const inProgress = this.state.get('deployment');
     if (inProgress) {
       if (inProgress.source.kind === 'shadow') this.handledShadowConfigurations.add(inProgress.source.configurationArn);
-      this.enqueue({ kind: 'resume', deployment: inProgress });
+      // Canceled while the agent was down? The jobs client tells once it has asked for the next job; until then a
+      // deployment that has not changed the device waits (it could otherwise be applied before the answer comes).
+      const stillPending = inProgress.source.kind === 'job' && inProgress.stage === 'PREPARING' ? this.jobs.resumed(inProgress.source.jobId) : undefined;
+      this.enqueue({ kind: 'resume', deployment: inProgress, stillPending });
     }
     this.mqtt.on('connect', () => {
       this.log.info('connected');
@@ -205,6 +215,8 @@ export class Agent {
     await this.components.stopAll();
     await this.ipcServer.close();
     await this.mqtt.endAsync();
+    // A pass waiting for a reply ends with the connection; its commit must land before stop() returns.
+    await this.outbox.idle();
     this.dataPlane.close();
   }
 
@@ -272,7 +284,10 @@ export class Agent {
       this.current = { id: idOf(source), source, abort };
       try {
         if (item.kind === 'new') await this.deployer.start(item.incoming, abort.signal);
-        else await this.deployer.resume(item.deployment, abort.signal);
+        else {
+          if (item.stillPending && !(await item.stillPending)) abort.abort(new Error(`job ${this.current.id} left while the agent was down`));
+          await this.deployer.resume(item.deployment, abort.signal);
+        }
       } catch (e) {
         // A fault of the agent itself (disk, a bug): the deployment stays in the state and is resumed at the next start.
         this.log.error({ err: e, deployment: this.current.id }, 'the deployment stopped on an agent error');

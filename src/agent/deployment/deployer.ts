@@ -104,20 +104,24 @@ export class Deployer {
     const doc = readDeviceConfiguration(d.document);
     this.deps.log.info({ deployment: d.id, stage: d.stage }, 'resuming the deployment in progress');
     if (d.stage === 'ROLLING_BACK') return this.rollback(d, doc, d.failure!);
-    await this.run(d, doc, signal);
+    // Once activation started the device has changed: a cancellation is no longer honoured (semantics §4.4).
+    await this.run(d, doc, d.stage === 'ACTIVATING' ? new AbortController().signal : signal);
   }
 
   private async run(d: DeploymentInProgress, doc: DeviceConfiguration, signal: AbortSignal): Promise<void> {
     const { log, ipc } = this.deps;
     const notify = doc.componentUpdatePolicy.action === 'NOTIFY_COMPONENTS';
     let prepared: Prepared;
+    let notified = false;
     try {
       prepared = await this.prepare(doc, signal);
+      notified = notify;
       if (notify) await ipc.notifyAndWait(doc.deploymentId, doc.componentUpdatePolicy.timeout * 1000, signal);
       await ipc.validate(d.id, prepared.validation, doc.configurationValidationPolicy.timeout * 1000, signal);
       signal.throwIfAborted();
     } catch (e) {
-      if (notify) ipc.postUpdate(doc.deploymentId);
+      // Components told of the update hear that it is over (a pending notification discarded, semantics §4.4).
+      if (notified) ipc.postUpdate(doc.deploymentId);
       if (signal.aborted) {
         log.info({ deployment: d.id }, 'deployment canceled before it changed the device');
         return this.deps.finish(d, { kind: 'canceled', document: doc }, { deployment: null });
@@ -216,6 +220,7 @@ export class Deployer {
   /** Everything before the device changes (semantics §4.2 step 1): a failure here is FAILED_NO_STATE_CHANGE. */
   private async prepare(doc: DeviceConfiguration, signal: AbortSignal): Promise<Prepared> {
     const { dataPlane, store, state, log } = this.deps;
+    signal.throwIfAborted();
     const missing = missingCapabilities(doc);
     if (missing.length > 0) {
       throw new DeploymentError(`The deployment requires capabilities this device does not have: ${missing.join(', ')}.`, ['NUCLEUS_MISSING_REQUIRED_CAPABILITIES']);

@@ -18,6 +18,7 @@ import { ComponentLog, type ComponentLogOptions } from './component-log.js';
 import { MissingRunWithError, resolveRunAs } from './run-as.js';
 import { shouldSkip } from './skipif.js';
 import { DEFAULT_KILL_GRACE_MS, StepProcess } from './step-process.js';
+import type { ProcessGroupRegistry } from './process-groups.js';
 
 /** What to run: one component version, its lifecycle already chosen for this platform and interpolated. */
 export interface ComponentSpec {
@@ -49,6 +50,8 @@ export interface ComponentRunnerOptions {
   /** Where systemResourceLimits are applied; null: nowhere (always reported unsupported). */
   cgroups?: CgroupLimits | null;
   errorResetMs?: number;
+  /** Records each step's process group while it lives (see process-groups.ts). */
+  processGroups?: ProcessGroupRegistry;
 }
 
 export interface StateChange {
@@ -525,6 +528,7 @@ export class ComponentRunner {
         uid: runAs.uid,
         gid: runAs.gid,
         log: this.log,
+        groups: this.options.processGroups && { registry: this.options.processGroups, component: spec.name },
       });
       this.processes.add(proc);
       return { kind: 'started', process: proc };

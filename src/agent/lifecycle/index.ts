@@ -5,3 +5,4 @@ export { ComponentSet } from './component-set.js';
 export { ComponentLog, DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, type ComponentLogOptions } from './component-log.js';
 export { CgroupLimits, type SystemResourceLimits } from './cgroups.js';
 export { DEFAULT_KILL_GRACE_MS } from './step-process.js';
+export { ProcessGroupRegistry } from './process-groups.js';

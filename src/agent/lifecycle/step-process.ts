@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { lineSplitter, type ComponentLog } from './component-log.js';
+import type { ProcessGroupRegistry } from './process-groups.js';
 
 /** How long a process group gets between SIGTERM and SIGKILL (the nucleus closes processes the same way). */
 export const DEFAULT_KILL_GRACE_MS = 5000;
@@ -19,6 +20,8 @@ export interface StepProcessOptions {
   uid?: number;
   gid?: number;
   log: ComponentLog;
+  /** Where the group is recorded while it lives, for an agent restarted after a crash; `component` names it there. */
+  groups?: { registry: ProcessGroupRegistry; component: string };
 }
 
 export interface StepExit {
@@ -33,10 +36,12 @@ export class StepProcess {
   readonly exited: Promise<StepExit>;
   private running = true;
 
-  private constructor(pid: number, exited: Promise<StepExit>) {
+  private constructor(pid: number, exited: Promise<StepExit>, private readonly registry?: ProcessGroupRegistry) {
     this.pid = pid;
     this.exited = exited.finally(() => {
       this.running = false;
+      // A group whose processes all ended is forgotten; one that lives on (a daemon) stays recorded until killed.
+      if (!groupAlive(pid)) registry?.remove(pid);
     });
   }
 
@@ -79,7 +84,8 @@ export class StepProcess {
       child.once('spawn', () => {
         child.off('error', reject);
         child.on('error', () => {}); // a failed kill of an exited process; the group kill handles the rest
-        resolve(new StepProcess(child.pid!, exited));
+        o.groups?.registry.add(child.pid!, o.groups.component, o.step);
+        resolve(new StepProcess(child.pid!, exited, o.groups?.registry));
       });
     });
   }
@@ -95,17 +101,26 @@ export class StepProcess {
 
   /** SIGTERM to the whole group, SIGKILL to what is left after `graceMs`; resolves when the group is gone or killed. */
   async killGroup(graceMs: number = DEFAULT_KILL_GRACE_MS): Promise<void> {
-    if (!signalGroup(this.pid, 'SIGTERM')) return;
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline) {
-      if (!groupAlive(this.pid)) return;
-      await delay(GROUP_POLL_MS);
-    }
-    signalGroup(this.pid, 'SIGKILL');
-    await this.exited;
-    // SIGKILL cannot be ignored, but the processes take a moment to die.
-    for (let i = 0; i < 40 && groupAlive(this.pid); i++) await delay(GROUP_POLL_MS);
+    await killProcessGroup(this.pid, graceMs, this.exited);
+    this.registry?.remove(this.pid);
   }
+}
+
+/**
+ * SIGTERM to the group, SIGKILL to what is left after `graceMs`; resolves when the group is gone or killed. `reaped`
+ * (the leader's exit, when this process is its parent) is awaited after the SIGKILL so no zombie leader remains.
+ */
+export async function killProcessGroup(pgid: number, graceMs: number, reaped?: Promise<unknown>): Promise<void> {
+  if (!signalGroup(pgid, 'SIGTERM')) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!groupAlive(pgid)) return;
+    await delay(GROUP_POLL_MS);
+  }
+  signalGroup(pgid, 'SIGKILL');
+  await reaped;
+  // SIGKILL cannot be ignored, but the processes take a moment to die.
+  for (let i = 0; i < 40 && groupAlive(pgid); i++) await delay(GROUP_POLL_MS);
 }
 
 /** False when the group has no process left. */
@@ -123,7 +138,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  * kill(-pgid, 0) also succeeds for zombies, which an init that does not reap (common in containers) leaves behind;
  * /proc tells the live members apart where it exists.
  */
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   if (!signalGroup(pgid, 0)) return false;
   try {
     for (const entry of readdirSync('/proc')) {

@@ -46,6 +46,8 @@ export class DeploymentJobsClient {
   private readonly seenAtLatest = new Set<string>();
   /** The job offered last that the device has not finished yet. */
   private current: string | undefined;
+  /** A job the device worked on before a restart, until the first `$next` answer says whether it is still pending. */
+  private confirming: { jobId: string; answer(pending: boolean): void } | undefined;
   /** `$next` requests sent and replies received (accepted or rejected): equal when every request was answered. */
   nextRequests = 0;
   nextReplies = 0;
@@ -117,6 +119,17 @@ export class DeploymentJobsClient {
   }
 
   /**
+   * The device was working on `jobId` when it stopped (its state says so) and goes on with it: the first `$next`
+   * answer, which names an IN_PROGRESS execution before any QUEUED one, tells whether the job is still pending; if
+   * it names another job or none, the job left while the device was away (canceled, removed, timed out) and
+   * `onJobGone` is called. Resolves with that answer (true: still pending). Call before `start()`.
+   */
+  resumed(jobId: string): Promise<boolean> {
+    this.current = jobId;
+    return new Promise((answer) => (this.confirming = { jobId, answer }));
+  }
+
+  /**
    * The device has finished the job (its final status goes out another way, e.g. through the agent's outbox): a
    * notify that no longer lists it is not the job leaving early.
    */
@@ -173,6 +186,16 @@ export class DeploymentJobsClient {
 
   private onNext(body: Json): void {
     const e = body.execution as DeploymentJob | undefined;
+    const confirming = this.confirming;
+    this.confirming = undefined;
+    if (confirming !== undefined) {
+      const pending = e?.jobId === confirming.jobId;
+      if (!pending && this.current === confirming.jobId) {
+        this.current = undefined;
+        this.handlers.onJobGone?.(confirming.jobId);
+      }
+      confirming.answer(pending);
+    }
     if (!e) return; // nothing pending
     if (e.queuedAt < this.latestQueuedAt || (e.queuedAt === this.latestQueuedAt && this.seenAtLatest.has(e.jobId))) return;
     if (e.queuedAt > this.latestQueuedAt) {

@@ -87,6 +87,11 @@ export class Outbox {
     return this.next;
   }
 
+  /** Resolves when no send pass runs (the agent's stop waits for it, so no commit lands after the agent stopped). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
   private async sendAll(): Promise<'empty' | 'offline'> {
     for (;;) {
       const [entry] = this.store.get('outbox');
