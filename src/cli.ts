@@ -5,12 +5,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve: async () => (await import('./main.js')).serve(),
   provision: async (a) => (await import('./devices/provision.js')).provision(a),
   agent: async (a) => (await import('./agent/main.js')).runAgent(a),
+  simulate: async (a) => (await import('./simulator/simulate.js')).simulate(a),
 };
 
 const run = commands[command];
 if (!run) {
   process.stderr.write(
-    `usage: meadow [serve | provision --thing-name NAME [--thing-group GROUP] --out DIR [--endpoint URL] | agent --bundle DIR --root ROOT]\nunknown command '${command}'\n`,
+    `usage: meadow [serve | provision --thing-name NAME [--thing-group GROUP] --out DIR [--endpoint URL] | agent --bundle DIR --root ROOT | simulate --devices N --group NAME ...]\nunknown command '${command}'\n`,
   );
   process.exit(2);
 }

@@ -22,6 +22,19 @@ export interface Config {
   /** Ports devices reach the MQTT broker (TLS) and the HTTPS data plane at. */
   mqttPort: number;
   dataPlanePort: number;
+  /**
+   * Scale-out mode: device MQTT traffic goes through this external broker (mqtt://, mqtts://), which authenticates
+   * devices and enforces their topics; meadow connects to it as a service client and starts no broker of its own.
+   */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** PEM files for a TLS connection to the external broker: the root to trust, and a client certificate and key. */
+  mqttCaFile?: string;
+  mqttCertFile?: string;
+  mqttKeyFile?: string;
+  /** Where meadow takes device requests from: `$aws/things/` (default), or the prefix a broker bridge republishes them under. */
+  mqttRequestRoot?: string;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -47,6 +60,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const caCertFile = env.MEADOW_CA_CERT_FILE || undefined;
   const caKeyFile = env.MEADOW_CA_KEY_FILE || undefined;
   if (!!caCertFile !== !!caKeyFile) throw new Error('Set both MEADOW_CA_CERT_FILE and MEADOW_CA_KEY_FILE, or neither');
+  const mqttUrl = env.MEADOW_MQTT_URL || undefined;
+  if (mqttUrl !== undefined && !/^mqtts?:\/\/[^/]+/.test(mqttUrl)) throw new Error(`MEADOW_MQTT_URL must be an mqtt:// or mqtts:// URL, got '${mqttUrl}'`);
+  const mqttCertFile = env.MEADOW_MQTT_CERT_FILE || undefined;
+  const mqttKeyFile = env.MEADOW_MQTT_KEY_FILE || undefined;
+  if (!!mqttCertFile !== !!mqttKeyFile) throw new Error('Set both MEADOW_MQTT_CERT_FILE and MEADOW_MQTT_KEY_FILE, or neither');
+  const mqttRequestRoot = env.MEADOW_MQTT_REQUEST_ROOT || undefined;
+  if (mqttRequestRoot !== undefined && (!mqttRequestRoot.endsWith('/') || /[+#]/.test(mqttRequestRoot))) {
+    throw new Error(`MEADOW_MQTT_REQUEST_ROOT must be a topic prefix ending in '/' without wildcards, got '${mqttRequestRoot}'`);
+  }
   return {
     host: env.MEADOW_HOST || '127.0.0.1',
     port: int('MEADOW_PORT', env.MEADOW_PORT, 8080, 0, 65535),
@@ -66,5 +88,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     caKeyFile,
     mqttPort: int('MEADOW_MQTT_PORT', env.MEADOW_MQTT_PORT, 8883, 0, 65535),
     dataPlanePort: int('MEADOW_DATA_PLANE_PORT', env.MEADOW_DATA_PLANE_PORT, 8443, 0, 65535),
+    mqttUrl,
+    mqttUsername: env.MEADOW_MQTT_USERNAME || undefined,
+    mqttPassword: env.MEADOW_MQTT_PASSWORD || undefined,
+    mqttCaFile: env.MEADOW_MQTT_CA_FILE || undefined,
+    mqttCertFile,
+    mqttKeyFile,
+    mqttRequestRoot,
   };
 }

@@ -13,7 +13,11 @@ export async function serve(): Promise<void> {
   const server = await startServer({ config, store, artifacts, credentials });
   const storeName = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   process.stdout.write(`meadow listening on ${server.endpoint} (store: ${storeName}, region ${config.region}, account ${config.accountId})\n`);
-  process.stdout.write(`meadow MQTT broker (mutual TLS, device certificates) on ${config.host}:${server.mqttPort}\n`);
+  process.stdout.write(
+    config.mqttUrl
+      ? `meadow MQTT broker (external, devices' requests through shared subscriptions) on ${config.mqttUrl.replace(/\/+$/, '')}\n`
+      : `meadow MQTT broker (mutual TLS, device certificates) on ${config.host}:${server.mqttPort}\n`,
+  );
   process.stdout.write(`meadow device data plane (HTTPS, mutual TLS, device certificates) on ${server.dataPlaneEndpoint}\n`);
   if (credentials.source !== 'environment') process.stdout.write(credentialsHelp(credentials, config, server.endpoint));
 

@@ -14,6 +14,7 @@ import { ConfigurationUrls, registerConfigurationDownloadRoute } from './devices
 import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
 import { deviceEndpointTls } from './devices/identity/server-tls.js';
 import { startMqttBroker } from './devices/mqtt/broker.js';
+import { connectExternalBroker } from './devices/mqtt/external-broker.js';
 import { RolloutWorker } from './engine/rollout-worker.js';
 import type { Store } from './store/store.js';
 import { createS3Handler } from './s3/s3-api.js';
@@ -131,19 +132,24 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     onError: (err) => app.log.error({ err }, 'rollout worker tick failed'),
   });
   if (deps.rolloutTimer !== false) engine.start();
-  const mqtt = await startMqttBroker({
-    host: deps.config.host,
-    port: deps.config.mqttPort,
-    store: deps.store,
-    scope: { accountId: deps.config.accountId, region: deps.config.region },
-    clock,
-    ca,
-    tls,
-    log: app.log,
-  }).catch(async (e: Error) => {
+  // Scale-out mode (MEADOW_MQTT_URL): devices use the external broker, and no broker is started here.
+  const mqtt = await (deps.config.mqttUrl
+    ? connectExternalBroker({ config: deps.config, store: deps.store, scope: { accountId: deps.config.accountId, region: deps.config.region }, clock, log: app.log })
+    : startMqttBroker({
+        host: deps.config.host,
+        port: deps.config.mqttPort,
+        store: deps.store,
+        scope: { accountId: deps.config.accountId, region: deps.config.region },
+        clock,
+        ca,
+        tls,
+        log: app.log,
+      })
+  ).catch(async (e: Error) => {
     await engine.stop();
     await app.close();
-    throw new Error(`cannot start the MQTT broker on ${deps.config.host}:${deps.config.mqttPort}: ${e.message}`);
+    const where = deps.config.mqttUrl ? `connect to the MQTT broker at ${deps.config.mqttUrl}` : `start the MQTT broker on ${deps.config.host}:${deps.config.mqttPort}`;
+    throw new Error(`cannot ${where}: ${e.message}`);
   });
   const endpoint = `http://${deps.config.host}:${port}`;
   const dataPlane = await startDataPlane({

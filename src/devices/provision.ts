@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   AddThingToThingGroupCommand,
   AttachThingPrincipalCommand,
-  CreateKeysAndCertificateCommand,
+  CreateCertificateFromCsrCommand,
   CreateThingCommand,
   CreateThingGroupCommand,
   DescribeCACertificateCommand,
@@ -19,6 +19,7 @@ import {
 import { configFromEnv, type Config } from '../config.js';
 import { readStoredCredentials } from '../credentials.js';
 import { BUNDLE_FILES, type DeviceBundleConfig } from '../core/device-bundle.js';
+import { certificateSigningRequest, generateKeyPair } from './identity/certificates.js';
 
 export { BUNDLE_FILES, type DeviceBundleConfig };
 
@@ -64,11 +65,15 @@ export async function provisionDevice(opts: ProvisionOptions): Promise<Provision
       await iot.send(new AddThingToThingGroupCommand({ thingName: opts.thingName, thingGroupName: opts.thingGroupName }));
     }
 
-    const created = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
+    // The key is made here and never leaves this machine; the certificate's common name is the thing name, which an
+    // external broker in scale-out mode takes as the device's identity (docs/scale-out.md).
+    const keys = await generateKeyPair();
+    const created = await iot.send(
+      new CreateCertificateFromCsrCommand({ certificateSigningRequest: certificateSigningRequest(keys, opts.thingName), setAsActive: true }),
+    );
     const certificateId = created.certificateId!;
     const certificateArn = created.certificateArn!;
-    // Written before anything else can fail: the key is handed out only this once.
-    writeFileSync(keyFile, created.keyPair!.PrivateKey!, { mode: 0o600 });
+    writeFileSync(keyFile, keys.privateKeyPem, { mode: 0o600 });
     chmodSync(keyFile, 0o600);
     writeFileSync(join(opts.outDir, BUNDLE_FILES.certificate), created.certificatePem!);
 

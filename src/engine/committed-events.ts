@@ -1,6 +1,6 @@
 // An in-process channel for facts that become true only when a transaction commits: `emit` inside the transaction,
 // listeners hear of it after the commit (never for a rolled-back change). In-process only: a change committed by
-// another meadow process is not seen (devices connected elsewhere learn of it on their next request).
+// another meadow process is not seen here (in scale-out mode that process publishes it to the shared broker itself).
 import type { Store } from '../store/store.js';
 
 export interface CommittedEvents<T> {

@@ -35,10 +35,13 @@ export async function pendingExecutions(
   };
 }
 
-/** `$next`: the oldest IN_PROGRESS execution, else the oldest QUEUED one (IoT `jobs-mqtt-api`). */
+/** `$next` of a pending list: the oldest IN_PROGRESS execution, else the oldest QUEUED one (IoT `jobs-mqtt-api`). */
+export function nextOf(pending: { inProgress: StoredJobExecution[]; queued: StoredJobExecution[] }): StoredJobExecution | undefined {
+  return pending.inProgress[0] ?? pending.queued[0];
+}
+
 async function nextPending(store: Store, scope: Scope, thingName: string): Promise<StoredJobExecution | undefined> {
-  const { inProgress, queued } = await pendingExecutions(store, scope, thingName);
-  return inProgress[0] ?? queued[0];
+  return nextOf(await pendingExecutions(store, scope, thingName));
 }
 
 /** One execution as its device may see it, or `$next`; undefined when there is none (or it is not released). */

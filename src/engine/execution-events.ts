@@ -1,7 +1,7 @@
 // Which things' job executions changed: the engine reports every release, status change (device update, cancel,
 // removal, timeout) and new released execution here, after its transaction commits, so that in-process listeners
 // (the MQTT broker's jobs notifications) can tell the devices concerned. In-process only: a change made by another
-// meadow process is not seen here (notifications across processes need an external broker; a later issue).
+// meadow process is not seen here; with an external broker (scale-out mode) each process notifies its own changes there.
 import type { Scope, Store } from '../store/store.js';
 import { committedEvents } from './committed-events.js';
 

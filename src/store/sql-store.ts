@@ -949,7 +949,13 @@ export class SqlStore implements Store {
   }
 
   async lockJob(s: Scope, jobId: string): Promise<Job | undefined> {
-    // A write that changes nothing still locks the row (PostgreSQL) or the database (SQLite) until commit.
+    if (this.dialect.name === 'postgres') {
+      // SELECT ... FOR UPDATE locks the row without writing a new version of it: the no-op UPDATE below left one
+      // dead version per job-execution update, and a job's row soon had tens of thousands of them to walk.
+      const r = await this.db.selectFrom('jobs').selectAll().$call(scoped(s)).where('job_id', '=', jobId).forUpdate().executeTakeFirst();
+      return r && toJob(r as JobRow);
+    }
+    // A write that changes nothing still takes SQLite's database lock until commit.
     await this.db
       .updateTable('jobs')
       .set({ updated_at: sql`updated_at` })

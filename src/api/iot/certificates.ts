@@ -5,7 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { caCertificateArn, certificateArn, inScope, parseCertificateArn } from '../../core/arn.js';
 import { MeadowError, invalid, notFound } from '../../core/errors.js';
 import { decodeNextToken, encodeNextToken } from '../../core/pagination.js';
-import { certificateIdOf, generateKeyPair, issueClientCertificate, toCertificateTime } from '../../devices/identity/certificates.js';
+import {
+  certificateIdOf,
+  generateKeyPair,
+  issueClientCertificate,
+  issueClientCertificateForRequest,
+  readSigningRequest,
+  toCertificateTime,
+  type SigningRequest,
+} from '../../devices/identity/certificates.js';
 import type { Certificate, CertificateStatus, Scope, Store, ThingPrincipalType } from '../../store/store.js';
 import type { HandlerTable, Input, RequestContext } from '../context.js';
 import { DEFAULT_REGISTRY_PAGE, thingOrThrow } from './things.js';
@@ -39,19 +47,19 @@ async function certificateOfPrincipal(store: Store, scope: Scope, principal: str
 
 const validity = (c: { notBefore: number; notAfter: number }) => ({ notBefore: new Date(c.notBefore), notAfter: new Date(c.notAfter) });
 
-async function createKeysAndCertificate(ctx: RequestContext, input: Input) {
+/** Issues a device certificate for `publicKeyPem` (or a CSR) with meadow's CA and stores it. */
+async function issueDeviceCertificate(ctx: RequestContext, key: { publicKeyPem: string } | { request: SigningRequest }, setAsActive: boolean) {
   const ca = await ctx.ca();
   const now = ctx.clock.now();
   const notBefore = toCertificateTime(now);
   // Valid for as long as the CA is: AWS IoT's own device certificates are valid for decades too.
   const notAfter = toCertificateTime(ca.notAfter);
   if (notAfter <= notBefore) throw new MeadowError('Internal', `meadow's certificate authority expired on ${notAfter.toISOString()}; configure a new one.`);
-  const keys = await generateKeyPair();
-  const pem = issueClientCertificate(ca, keys.publicKeyPem, notBefore, notAfter);
+  const pem = 'request' in key ? issueClientCertificateForRequest(ca, key.request, notBefore, notAfter) : issueClientCertificate(ca, key.publicKeyPem, notBefore, notAfter);
   const certificate: Certificate = {
     id: certificateIdOf(pem),
     pem,
-    status: input.setAsActive ? 'ACTIVE' : 'INACTIVE',
+    status: setAsActive ? 'ACTIVE' : 'INACTIVE',
     caCertificateId: ca.id,
     notBefore: notBefore.getTime(),
     notAfter: notAfter.getTime(),
@@ -61,12 +69,24 @@ async function createKeysAndCertificate(ctx: RequestContext, input: Input) {
     lastModifiedAt: now,
   };
   await ctx.store.insertCertificate(ctx.scope, certificate);
-  return {
-    certificateArn: certificateArn(ctx.scope, certificate.id),
-    certificateId: certificate.id,
-    certificatePem: pem,
-    keyPair: { PublicKey: keys.publicKeyPem, PrivateKey: keys.privateKeyPem },
-  };
+  return { certificateArn: certificateArn(ctx.scope, certificate.id), certificateId: certificate.id, certificatePem: pem };
+}
+
+async function createKeysAndCertificate(ctx: RequestContext, input: Input) {
+  const keys = await generateKeyPair();
+  const issued = await issueDeviceCertificate(ctx, keys, !!input.setAsActive);
+  return { ...issued, keyPair: { PublicKey: keys.publicKeyPem, PrivateKey: keys.privateKeyPem } };
+}
+
+/** The certificate keeps the CSR's subject, so a device can carry its thing name as the common name (docs/scale-out.md). */
+async function createCertificateFromCsr(ctx: RequestContext, input: Input) {
+  let request: SigningRequest;
+  try {
+    request = readSigningRequest(input.certificateSigningRequest);
+  } catch (e) {
+    throw invalid(`certificateSigningRequest: ${(e as Error).message}`, [{ name: 'certificateSigningRequest', message: (e as Error).message }]);
+  }
+  return issueDeviceCertificate(ctx, { request }, !!input.setAsActive);
 }
 
 async function describeCertificate(ctx: RequestContext, input: Input) {
@@ -224,6 +244,7 @@ async function listPrincipalThings(ctx: RequestContext, input: Input) {
 
 export const certificateHandlers: HandlerTable = {
   CreateKeysAndCertificate: createKeysAndCertificate,
+  CreateCertificateFromCsr: createCertificateFromCsr,
   DescribeCertificate: describeCertificate,
   UpdateCertificate: updateCertificate,
   DeleteCertificate: deleteCertificate,

@@ -7,6 +7,9 @@ import type { TLSSocket } from 'node:tls';
 export const CONNACK_IDENTIFIER_REJECTED = 2;
 export const CONNACK_NOT_AUTHORIZED = 5;
 
+/** Messages aedes delivers at once; above any fan-out meadow makes (see createBroker). */
+const DELIVERY_CONCURRENCY = 1_000_000;
+
 export type Admission = { ok: true; thingName: string } | { ok: false; returnCode: number; reason: string };
 
 export interface BrokerPolicy {
@@ -33,6 +36,9 @@ export interface WrappedBroker {
 export async function createBroker(policy: BrokerPolicy): Promise<WrappedBroker> {
   const things = new WeakMap<Client, string>();
   const aedes = await Aedes.createBroker({
+    // aedes delivers at most `concurrency` messages at once and queues the rest; its queue drains by recursion
+    // (mqemitter), so a fan-out of thousands of notifications overflowed the stack. Deliveries are cheap: no queue.
+    concurrency: DELIVERY_CONCURRENCY,
     authenticate(client, _username, _password, done) {
       const refuse = (returnCode: number, reason: string) => {
         policy.onRefused('connect', { clientId: client.id, reason });

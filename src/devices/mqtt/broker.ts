@@ -10,16 +10,12 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../core/clock.js';
-import { onExecutionsChanged } from '../../engine/execution-events.js';
 import type { Scope, Store } from '../../store/store.js';
 import type { CertificateAuthority } from '../identity/ca.js';
 import type { DeviceEndpointTls } from '../identity/server-tls.js';
 import { verifyDeviceCertificate } from '../identity/verify.js';
 import { CONNACK_IDENTIFIER_REJECTED, CONNACK_NOT_AUTHORIZED, createBroker, type Admission } from './aedes-adapter.js';
-import { MqttJobsApi } from './jobs-api.js';
-import { MqttFleetStatus } from './fleet-status.js';
-import { MqttShadowApi } from './shadow-api.js';
-import { onShadowChanged } from '../../engine/shadow-events.js';
+import { DeviceApis, type DeviceLog } from './device-apis.js';
 import { isOwnTopic } from './topics.js';
 
 /** How long the broker's server certificate is valid; a new one is issued at every start. */
@@ -32,7 +28,7 @@ export interface MqttBrokerOptions {
   ca: CertificateAuthority;
   /** The device endpoints' server certificate and mutual-TLS settings (deviceEndpointTls). */
   tls: DeviceEndpointTls;
-  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log: DeviceLog;
 }
 
 export interface MqttBroker {
@@ -45,9 +41,7 @@ export interface MqttBroker {
 export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBroker> {
   const { store, scope, clock, ca, log } = opts;
   const connected = new Set<string>();
-  let jobs: MqttJobsApi | undefined;
-  let shadows: MqttShadowApi | undefined;
-  const fleetStatus = new MqttFleetStatus({ store, scope, clock, log });
+  let apis: DeviceApis | undefined;
 
   const admit = async (socket: TLSSocket, clientId: string): Promise<Admission> => {
     const peer = socket.getPeerCertificate?.(false);
@@ -68,13 +62,11 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     admit,
     mayPublish: isOwnTopic,
     maySubscribe: isOwnTopic,
-    onPublish: async (thing, topic, payload) => {
-      await Promise.all([jobs!.handle(thing, topic, payload), fleetStatus.handle(thing, topic, payload), shadows!.handle(thing, topic, payload)]);
-    },
+    onPublish: (thing, topic, payload) => apis!.handle(thing, topic, payload),
     onRefused: (what, detail) => log.warn({ ...detail, refused: what }, `MQTT ${what} refused`),
   });
-  jobs = new MqttJobsApi({ store, scope, clock, publish: broker.publish });
-  shadows = new MqttShadowApi({ store, scope, clock, publish: broker.publish });
+  // Notifications go to things connected here (in-process changes only; see execution-events.ts).
+  apis = new DeviceApis({ store, scope, clock, log, transport: { publish: broker.publish, mayReach: (thing) => connected.has(thing) } });
 
   broker.aedes.on('clientReady', (client) => {
     const thing = broker.thingOf(client);
@@ -84,22 +76,7 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
     const thing = broker.thingOf(client);
     if (thing === undefined) return;
     connected.delete(thing);
-    jobs!.forget(thing);
-  });
-
-  // Tell connected devices when the engine changes their executions (in-process only; see execution-events.ts).
-  const stopListening = onExecutionsChanged((change) => {
-    if (change.scope.accountId !== scope.accountId || change.scope.region !== scope.region) return;
-    for (const thing of change.thingNames) {
-      if (!connected.has(thing)) continue;
-      jobs!.notify(thing).catch((err) => log.error({ err, thing }, 'MQTT jobs notification failed'));
-    }
-  });
-
-  // Publish committed shadow changes (a device's or meadow's own, e.g. a thing deployment) to connected things.
-  const stopShadowEvents = onShadowChanged((change) => {
-    if (change.scope.accountId !== scope.accountId || change.scope.region !== scope.region || !connected.has(change.thingName)) return;
-    shadows!.published(change).catch((err) => log.error({ err, thing: change.thingName }, 'MQTT shadow publication failed'));
+    apis!.disconnected(thing);
   });
 
   const server: Server = createServer(opts.tls, (socket) => broker.aedes.handle(socket));
@@ -116,8 +93,7 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
   return {
     port: (server.address() as AddressInfo).port,
     close: async () => {
-      stopListening();
-      stopShadowEvents();
+      apis!.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broker.close(); // disconnects the clients, so the server can finish closing
       await closed;

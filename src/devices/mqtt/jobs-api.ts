@@ -10,6 +10,7 @@ import {
   describeForDevice,
   executionNotFound,
   NEXT_JOB_ID,
+  nextOf,
   pendingExecutions,
   startNextForDevice,
   updateForDevice,
@@ -146,17 +147,20 @@ export class MqttJobsApi {
   private async sendNotifications(thingName: string): Promise<void> {
     const { store, scope, clock } = this.deps;
     const topics = notifyTopics(thingName);
-    const { inProgress, queued } = await pendingExecutions(store, scope, thingName);
+    const pending = await pendingExecutions(store, scope, thingName);
     // Sorted IN_PROGRESS first, then QUEUED, each in queue order; at most LIST_NOTIFICATION_LIMIT in all.
-    const listed = [...inProgress, ...queued].slice(0, LIST_NOTIFICATION_LIMIT);
+    const listed = [...pending.inProgress, ...pending.queued].slice(0, LIST_NOTIFICATION_LIMIT);
     const jobs: Record<string, ReturnType<typeof summary>[]> = {};
     for (const e of listed) (jobs[e.status] ??= []).push(summary(e));
     const list = { timestamp: this.seconds, jobs };
     for (const topic of topics.list) await this.deps.publish(topic, list);
 
-    const next = await describeForDevice(store, scope, thingName, NEXT_JOB_ID);
-    const key = next ? `${next.execution.jobId}#${next.execution.executionNumber}` : '';
+    // $next from the list just read; its job is read only when the announcement changes (the fleet hot path).
+    const nextExecution = nextOf(pending);
+    const key = nextExecution ? `${nextExecution.jobId}#${nextExecution.executionNumber}` : '';
     if (this.lastNext.get(thingName) === key) return;
+    const job = nextExecution && (await store.getJob(scope, nextExecution.jobId));
+    const next = job && nextExecution && { job, execution: nextExecution };
     this.lastNext.set(thingName, key);
     const nextPayload = next ? { timestamp: this.seconds, execution: mqttExecution(clock.now(), next, true) } : { timestamp: this.seconds };
     for (const topic of topics.next) await this.deps.publish(topic, nextPayload);
