@@ -38,6 +38,8 @@ export function spawnMeadow(env: Record<string, string>): Promise<MeadowProcess>
       }
     };
     child.stdout!.on('data', onData);
+    // MEADOW_TEST_SERVER_LOGS=1 shows the spawned servers' logs (warnings and errors), to debug a failing test.
+    if (process.env.MEADOW_TEST_SERVER_LOGS) child.stdout!.on('data', (c: Buffer) => process.stderr.write(c));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     child.once('exit', (code) => reject(new Error(`meadow exited with ${code} before listening:\n${output}`)));
   });
