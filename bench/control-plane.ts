@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateComponentVersionCommand, CreateDeploymentCommand, GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
 import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
-import pg from 'pg';
 import { runLoad, signerFor, type Load, type LoadResult, type SignedRequest } from './load.js';
+import { ADMIN_DB_URL, adminQuery } from './postgres-admin.js';
 import {
   freePort,
   machineCpuSeconds,
@@ -46,7 +46,6 @@ const TARGETS = (process.env.MEADOW_BENCH_TARGETS || 'bare,sqlite,postgres').spl
 const OPERATIONS = (process.env.MEADOW_BENCH_OPERATIONS || 'CreateDeployment,GetDeployment').split(',') as Operation[];
 const QUIET_WAIT = process.env.MEADOW_BENCH_QUIET_WAIT === '0' ? 0 : num('MEADOW_BENCH_QUIET_WAIT', 60);
 const RETRIES = process.env.MEADOW_BENCH_RETRIES === '0' ? 0 : num('MEADOW_BENCH_RETRIES', 2);
-const ADMIN_DB_URL = process.env.MEADOW_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const CPU_PROF_DIR = process.env.MEADOW_BENCH_CPU_PROF;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -91,16 +90,6 @@ interface Running {
   /** PostgreSQL database name when the target is postgres. */
   database?: string;
   cleanup(): Promise<void>;
-}
-
-async function adminQuery(text: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: ADMIN_DB_URL });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
 }
 
 async function start(target: Target): Promise<Running> {

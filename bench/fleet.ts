@@ -27,13 +27,13 @@ import { join } from 'node:path';
 import { CreateComponentVersionCommand, CreateDeploymentCommand, GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
 import { CreateThingGroupCommand, DescribeJobCommand, IoTClient } from '@aws-sdk/client-iot';
 import mqtt, { type MqttClient } from 'mqtt';
-import pg from 'pg';
 import type { DeploymentJob } from '../src/agent/protocol/jobs-client.js';
 import { forEachLimited, runDevices, type Fleet, type ProvisionedDevice, type Respond } from '../src/simulator/device.js';
 import { provisionFleet } from '../src/simulator/provision.js';
 import { commitDescription, machineLines, ROOT, writeBlock } from './benchmarks-md.js';
 import { pacingMain } from './pacing.js';
 import { freePort, processCpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
+import { ADMIN_DB_URL, adminQuery } from './postgres-admin.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] || fallback);
@@ -44,7 +44,6 @@ const DEVICES = num('MEADOW_BENCH_DEVICES', 10_000);
 const TARGETS = (process.env.MEADOW_BENCH_FLEET_TARGETS || 'sqlite,bare,postgres').split(',') as Target[];
 const UPDATES = num('MEADOW_BENCH_UPDATES', 3);
 const FLEET_STATUS = num('MEADOW_BENCH_FLEET_STATUS', 3);
-const ADMIN_DB_URL = process.env.MEADOW_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const CPU_PROF_DIR = process.env.MEADOW_BENCH_CPU_PROF;
 const CREDENTIALS = { accessKeyId: 'AKIAMEADOWBENCH00001', secretAccessKey: 'meadow-bench-secret-key-000000000000000' };
 const GROUP = 'bench-fleet';
@@ -112,16 +111,6 @@ async function untilIdle(pid: number, quietMs = 500): Promise<number> {
     if (now - cpu > 0.01) lastBusy = Date.now();
     cpu = now;
     if (Date.now() - lastBusy >= quietMs) return lastBusy;
-  }
-}
-
-async function adminQuery(text: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: ADMIN_DB_URL });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
   }
 }
 
