@@ -3,8 +3,9 @@
 // the rollout has released to it (notifiedAt set). Status changes go through the jobs core's applyDeviceUpdate, under
 // the job's row lock.
 import { MeadowError, invalid, notFound } from '../core/errors.js';
-import { applyDeviceUpdate, type DeviceUpdateOptions, type Rejection, type StatusDetails } from '../core/jobs/index.js';
+import { applyDeviceUpdate, isTerminal, type DeviceUpdateOptions, type Rejection, type StatusDetails } from '../core/jobs/index.js';
 import type { Job, Scope, Store, StoredJobExecution } from '../store/store.js';
+import { GroupCommit } from './group-commit.js';
 import { saveExecution } from './jobs.js';
 
 /** DescribeJobExecution's jobId for "the execution a device should work on next". */
@@ -18,25 +19,30 @@ export interface DeviceExecution {
   execution: StoredJobExecution;
 }
 
+/** A thing's released executions a device still has to work on, each list in queue order. */
+export interface PendingExecutions {
+  inProgress: StoredJobExecution[];
+  queued: StoredJobExecution[];
+}
+
+/** Per thing, its released IN_PROGRESS and QUEUED executions (at most PENDING_LIMIT), in one query for all of them. */
+export async function pendingExecutionsOf(store: Store, scope: Scope, thingNames: string[]): Promise<Map<string, PendingExecutions>> {
+  const byThing = new Map<string, PendingExecutions>(thingNames.map((t) => [t, { inProgress: [], queued: [] }]));
+  for (const e of await store.pendingExecutionsOfThings(scope, [...byThing.keys()])) {
+    const pending = byThing.get(e.thingName)!;
+    if (pending.inProgress.length + pending.queued.length >= PENDING_LIMIT) continue;
+    (e.status === 'IN_PROGRESS' ? pending.inProgress : pending.queued).push(e);
+  }
+  return byThing;
+}
+
 /** The thing's released IN_PROGRESS and QUEUED executions, each in queue order. */
-export async function pendingExecutions(
-  store: Store,
-  scope: Scope,
-  thingName: string,
-): Promise<{ inProgress: StoredJobExecution[]; queued: StoredJobExecution[] }> {
-  const page = await store.listJobExecutions(
-    scope,
-    { thingName, statuses: ['IN_PROGRESS', 'QUEUED'], releasedOnly: true },
-    { limit: PENDING_LIMIT },
-  );
-  return {
-    inProgress: page.items.filter((e) => e.status === 'IN_PROGRESS'),
-    queued: page.items.filter((e) => e.status === 'QUEUED'),
-  };
+export async function pendingExecutions(store: Store, scope: Scope, thingName: string): Promise<PendingExecutions> {
+  return (await pendingExecutionsOf(store, scope, [thingName])).get(thingName)!;
 }
 
 /** `$next` of a pending list: the oldest IN_PROGRESS execution, else the oldest QUEUED one (IoT `jobs-mqtt-api`). */
-export function nextOf(pending: { inProgress: StoredJobExecution[]; queued: StoredJobExecution[] }): StoredJobExecution | undefined {
+export function nextOf(pending: PendingExecutions): StoredJobExecution | undefined {
   return pending.inProgress[0] ?? pending.queued[0];
 }
 
@@ -65,9 +71,71 @@ export interface DeviceStatusRequest extends DeviceUpdateOptions {
   executionNumber?: number;
 }
 
+/** One device's UpdateJobExecution, as it arrived. */
+export interface DeviceUpdate {
+  thingName: string;
+  now: number;
+  request: DeviceStatusRequest;
+}
+
+export type DeviceUpdateOutcome = { ok: true; found: DeviceExecution } | { ok: false; error: MeadowError };
+
 /**
- * UpdateJobExecution. A rejected update throws the matching error after its transaction: an update that arrives
- * after the execution's deadline is refused, but the execution's move to TIMED_OUT is kept.
+ * UpdateJobExecution of several devices for one job, in one transaction under one job lock, applied in the order
+ * given; each gets its own outcome. A rejected update's error is its outcome: an update that arrives after the
+ * execution's deadline is refused, but the execution's move to TIMED_OUT is kept.
+ */
+export async function applyDeviceUpdates(store: Store, scope: Scope, jobId: string, updates: DeviceUpdate[]): Promise<DeviceUpdateOutcome[]> {
+  return store.transaction(async (tx) => {
+    const job = await tx.lockJob(scope, jobId);
+    // The executions concerned, read in one query; dropped (and read one by one) once an abort may have changed others.
+    let known: Map<string, StoredJobExecution[]> | undefined = job && groupByThing(await tx.jobExecutionsOfThings(scope, jobId, updates.map((u) => u.thingName)));
+    const outcomes: DeviceUpdateOutcome[] = [];
+    for (const { thingName, now, request: req } of updates) {
+      const executions = known?.get(thingName) ?? (job ? await tx.jobExecutionsOfThings(scope, jobId, [thingName]) : []);
+      const e = pick(executions, req.executionNumber);
+      if (!job || e?.notifiedAt === undefined) {
+        outcomes.push({ ok: false, error: executionNotFound(thingName, jobId, req.executionNumber) });
+        continue;
+      }
+      const r = applyDeviceUpdate(e, req.status, req.statusDetails, now, job.timeoutConfig, req);
+      if (r.ok || r.changed) {
+        const saved = await saveExecution(tx, scope, job, e, r.execution);
+        executions[executions.indexOf(e)] = saved;
+        if (isTerminal(saved.status) && job.abortConfig?.criteriaList?.length) known = undefined;
+      }
+      // ListCoreDevices(thingGroupArn) lists the devices that completed a deployment to the group, even after they
+      // leave it; the execution's SUCCEEDED is that fact, recorded with it.
+      if (r.ok && r.execution.status === 'SUCCEEDED' && e.status !== 'SUCCEEDED') {
+        await tx.recordGroupDeploymentSuccess(scope, thingName, job.groupName, job.deploymentId, now);
+      }
+      outcomes.push(r.ok ? { ok: true, found: { job, execution: r.execution } } : { ok: false, error: rejectionError(r, jobId) });
+    }
+    return outcomes;
+  });
+}
+
+interface QueuedUpdate extends DeviceUpdate {
+  scope: Scope;
+  jobId: string;
+}
+
+/** Per store, the device updates waiting for their job's next batch. */
+const updateQueues = new WeakMap<Store, GroupCommit<QueuedUpdate, DeviceUpdateOutcome>>();
+
+function updateQueueOf(store: Store): GroupCommit<QueuedUpdate, DeviceUpdateOutcome> {
+  let queue = updateQueues.get(store);
+  if (!queue) {
+    // A batch holds one job's updates of one scope (the key says which).
+    queue = new GroupCommit((items) => applyDeviceUpdates(store, items[0].scope, items[0].jobId, items));
+    updateQueues.set(store, queue);
+  }
+  return queue;
+}
+
+/**
+ * UpdateJobExecution of one device. Updates that arrive together for one job share a transaction (group-commit.ts);
+ * call it outside a transaction.
  */
 export async function updateForDevice(
   store: Store,
@@ -77,21 +145,26 @@ export async function updateForDevice(
   jobId: string,
   req: DeviceStatusRequest,
 ): Promise<DeviceExecution> {
-  const outcome = await store.transaction(async (tx) => {
-    const job = await tx.lockJob(scope, jobId);
-    const e = job && (await tx.getJobExecution(scope, jobId, thingName, req.executionNumber));
-    if (!job || e?.notifiedAt === undefined) throw executionNotFound(thingName, jobId, req.executionNumber);
-    const r = applyDeviceUpdate(e, req.status, req.statusDetails, now, job.timeoutConfig, req);
-    if (r.ok || r.changed) await saveExecution(tx, scope, job, e, r.execution);
-    // ListCoreDevices(thingGroupArn) lists the devices that completed a deployment to the group, even after they
-    // leave it; the execution's SUCCEEDED is that fact, recorded with it.
-    if (r.ok && r.execution.status === 'SUCCEEDED' && e.status !== 'SUCCEEDED') {
-      await tx.recordGroupDeploymentSuccess(scope, thingName, job.groupName, job.deploymentId, now);
-    }
-    return r.ok ? { job, execution: r.execution } : r;
-  });
-  if ('ok' in outcome) throw rejectionError(outcome, jobId);
-  return outcome;
+  const key = `${scope.accountId}/${scope.region}/${jobId}`;
+  const outcome = await updateQueueOf(store).submit(key, { scope, jobId, thingName, now, request: req });
+  if (!outcome.ok) throw outcome.error;
+  return outcome.found;
+}
+
+function groupByThing(executions: StoredJobExecution[]): Map<string, StoredJobExecution[]> {
+  const byThing = new Map<string, StoredJobExecution[]>();
+  for (const e of executions) {
+    const list = byThing.get(e.thingName);
+    if (list) list.push(e);
+    else byThing.set(e.thingName, [e]);
+  }
+  return byThing;
+}
+
+/** The execution with that number, or without one the latest. */
+function pick(executions: StoredJobExecution[], executionNumber: number | undefined): StoredJobExecution | undefined {
+  if (executionNumber !== undefined) return executions.find((e) => e.executionNumber === executionNumber);
+  return executions.reduce<StoredJobExecution | undefined>((latest, e) => (latest && latest.executionNumber > e.executionNumber ? latest : e), undefined);
 }
 
 /**

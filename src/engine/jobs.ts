@@ -147,9 +147,9 @@ export async function jobOfDeployment(tx: Store, scope: Scope, d: Deployment): P
 /**
  * Stores a new version of an execution over the one it was made from (conditionally on that one's version), with
  * its timeout deadline worked out again; then, if it ended, checks the job's abort criteria.
- * The caller holds the job's lock.
+ * The caller holds the job's lock. Returns the execution as stored.
  */
-export async function saveExecution(tx: Store, scope: Scope, job: Job, before: StoredJobExecution, after: StoredJobExecution): Promise<void> {
+export async function saveExecution(tx: Store, scope: Scope, job: Job, before: StoredJobExecution, after: StoredJobExecution): Promise<StoredJobExecution> {
   const { timeoutAt: _old, ...rest } = after;
   const deadline = timeoutAt(rest, job.timeoutConfig);
   const next: StoredJobExecution = deadline === undefined ? rest : { ...rest, timeoutAt: deadline };
@@ -159,6 +159,7 @@ export async function saveExecution(tx: Store, scope: Scope, job: Job, before: S
   }
   if (next.notifiedAt !== undefined) executionsChanged(tx, scope, [next.thingName]); // its device knows of it
   if (isTerminal(next.status) && !isTerminal(before.status)) await abortIfCriteriaMet(tx, scope, job, next.lastUpdatedAt);
+  return next;
 }
 
 /** Executions per status, as DescribeJob reports them. */

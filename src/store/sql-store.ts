@@ -56,6 +56,13 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
+/** Rows or keys per statement: inserts and IN lists stay far below both databases' bound-parameter limits. */
+const IN_LIST_LIMIT = 500;
+
+function* chunks<T>(items: T[], size: number): Iterable<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
 function page<T>(rows: T[], limit: number, cursor: (row: T) => string): Page<T> {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
@@ -358,9 +365,9 @@ export class SqlStore implements Store {
       .select('group_name')
       .$call(scoped(s))
       .where('thing_name', '=', thingName)
-      .orderBy('group_name')
       .execute();
-    return rows.map((r) => r.group_name);
+    // Sorted here: an ORDER BY group_name leads SQLite to walk the primary key (by group) instead of the thing index.
+    return rows.map((r) => r.group_name).sort(); // group names are ASCII: UTF-16 order is code point order
   }
 
   async listThingNamesInGroups(s: Scope, groupNames: string[], p: PageRequest): Promise<Page<string>> {
@@ -1029,11 +1036,10 @@ export class SqlStore implements Store {
   }
 
   async insertJobExecutions(s: Scope, executions: StoredJobExecution[]): Promise<void> {
-    // Batches stay well under SQLite's bound-parameter limit (14 columns each).
-    for (let i = 0; i < executions.length; i += 500) {
+    for (const batch of chunks(executions, IN_LIST_LIMIT)) {
       await this.db
         .insertInto('job_executions')
-        .values(executions.slice(i, i + 500).map((e) => executionRow(s, e)))
+        .values(batch.map((e) => executionRow(s, e)))
         .execute();
     }
   }
@@ -1050,6 +1056,41 @@ export class SqlStore implements Store {
     if (executionNumber !== undefined) q = q.where('execution_number', '=', executionNumber);
     const r = await q.executeTakeFirst();
     return r && toExecution(r);
+  }
+
+  async jobExecutionsOfThings(s: Scope, jobId: string, thingNames: string[]): Promise<StoredJobExecution[]> {
+    const rows: StoredJobExecution[] = [];
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const found = await this.db
+        .selectFrom('job_executions')
+        .selectAll()
+        .$call(scoped(s))
+        .where('job_id', '=', jobId)
+        .where('thing_name', 'in', names)
+        .execute();
+      for (const r of found) rows.push(toExecution(r));
+    }
+    return rows;
+  }
+
+  async pendingExecutionsOfThings(s: Scope, thingNames: string[]): Promise<StoredJobExecution[]> {
+    const rows: StoredJobExecution[] = [];
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const found = await this.db
+        .selectFrom('job_executions')
+        .selectAll()
+        .$call(scoped(s))
+        .where('thing_name', 'in', names)
+        .where('status', 'in', ['IN_PROGRESS', 'QUEUED'])
+        .where('notified_at', 'is not', null)
+        .orderBy('thing_name')
+        .orderBy('queued_at')
+        .orderBy('job_id')
+        .orderBy('execution_number')
+        .execute();
+      for (const r of found) rows.push(toExecution(r));
+    }
+    return rows;
   }
 
   async replaceJobExecution(s: Scope, e: StoredJobExecution, expectedVersion: number): Promise<boolean> {
@@ -1309,9 +1350,8 @@ export class SqlStore implements Store {
     await this.transaction(async (tx) => {
       const db = (tx as SqlStore).db;
       await db.deleteFrom('installed_components').$call(scoped(s)).where('thing_name', '=', thingName).execute();
-      for (let i = 0; i < components.length; i += 200) {
-        const rows = components.slice(i, i + 200).map((c) => installedComponentRow(s, thingName, c));
-        await db.insertInto('installed_components').values(rows).execute();
+      for (const batch of chunks(components, 200)) {
+        await db.insertInto('installed_components').values(batch.map((c) => installedComponentRow(s, thingName, c))).execute();
       }
     });
   }

@@ -345,6 +345,13 @@ export interface Store {
   insertJobExecutions(scope: Scope, executions: StoredJobExecution[]): Promise<void>;
   /** That execution, or without executionNumber the thing's latest execution of the job. */
   getJobExecution(scope: Scope, jobId: string, thingName: string, executionNumber?: number): Promise<StoredJobExecution | undefined>;
+  /** Every execution (all execution numbers) of the job for these things. */
+  jobExecutionsOfThings(scope: Scope, jobId: string, thingNames: string[]): Promise<StoredJobExecution[]>;
+  /**
+   * The released IN_PROGRESS and QUEUED executions of these things (every job), ordered by thing, then queue order
+   * (queuedAt, job id, execution number). One query for many devices: notifications and `$next` answers are batched.
+   */
+  pendingExecutionsOfThings(scope: Scope, thingNames: string[]): Promise<StoredJobExecution[]>;
   /** Stores the execution only if its stored versionNumber is still `expectedVersion`; false when it is not. */
   replaceJobExecution(scope: Scope, execution: StoredJobExecution, expectedVersion: number): Promise<boolean>;
   /** By thing name when filtered by job, else by queuedAt then job id. */

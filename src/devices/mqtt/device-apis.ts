@@ -40,7 +40,7 @@ export class DeviceApis {
   constructor(opts: DeviceApisOptions) {
     const { store, scope, clock, transport, log } = opts;
     const publish = (topic: string, payload: object) => transport.publish(topic, payload);
-    this.jobs = new MqttJobsApi({ store, scope, clock, publish });
+    this.jobs = new MqttJobsApi({ store, scope, clock, publish, log });
     this.shadows = new MqttShadowApi({ store, scope, clock, publish });
     this.fleetStatus = new MqttFleetStatus({ store, scope, clock, log });
     const inScope = (s: Scope) => s.accountId === scope.accountId && s.region === scope.region;
@@ -50,7 +50,7 @@ export class DeviceApis {
         if (!inScope(change.scope)) return;
         for (const thing of change.thingNames) {
           if (!transport.mayReach(thing)) continue;
-          this.jobs.notify(thing).catch((err) => log.error({ err, thing }, 'MQTT jobs notification failed'));
+          this.jobs.notify(thing);
         }
       }),
       // Publish committed shadow changes (a device's or meadow's own, e.g. a thing deployment) to the thing.

@@ -4,6 +4,7 @@
 // `notify` and `notify-next` (each also in the Greengrass namespace form). Times are epoch seconds, as on AWS.
 import { execution, summary } from '../../api/iot-jobs-data/index.js';
 import type { Clock } from '../../core/clock.js';
+import DataLoader from 'dataloader';
 import { MeadowError } from '../../core/errors.js';
 import { executionState } from '../../core/jobs/index.js';
 import {
@@ -11,16 +12,20 @@ import {
   executionNotFound,
   NEXT_JOB_ID,
   nextOf,
-  pendingExecutions,
+  pendingExecutionsOf,
   startNextForDevice,
   updateForDevice,
   type DeviceExecution,
+  type PendingExecutions,
 } from '../../engine/device-jobs.js';
-import type { Scope, Store } from '../../store/store.js';
+import type { Job, Scope, Store } from '../../store/store.js';
 import { notifyTopics, parseJobsRequest, type JobsRequest } from './topics.js';
 
 /** A ListNotification names at most this many pending executions (IoT `jobs-comm-notifications`). */
 const LIST_NOTIFICATION_LIMIT = 15;
+
+/** Things whose notifications are worked out together (one query for their pending lists). */
+const NOTIFY_BATCH = 500;
 
 type Publish = (topic: string, payload: object) => Promise<void>;
 
@@ -29,6 +34,7 @@ export interface JobsApiDeps {
   scope: Scope;
   clock: Clock;
   publish: Publish;
+  log: { error(obj: object, msg: string): void };
 }
 
 /** The error codes of the jobs MQTT API's ErrorResponse. */
@@ -58,10 +64,24 @@ function mqttExecution(now: number, found: DeviceExecution, includeJobDocument: 
 export class MqttJobsApi {
   /** Per thing, the jobId (with execution number) last announced on notify-next, so it is announced when it changes. */
   private readonly lastNext = new Map<string, string>();
-  /** Notifications of one thing go out one after another, in the order of the changes. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Things whose executions changed since their last notification; sent in batches, one batch at a time. */
+  private readonly toNotify = new Set<string>();
+  private notifying = false;
+  /**
+   * Reads that many devices make at once are batched per turn of the event loop: a fan-out's thousands of `$next`
+   * requests read their pending lists in a few queries and the job once (no caching beyond the batch).
+   */
+  private readonly pending: DataLoader<string, PendingExecutions>;
+  private readonly jobs: DataLoader<string, Job | undefined>;
 
-  constructor(private readonly deps: JobsApiDeps) {}
+  constructor(private readonly deps: JobsApiDeps) {
+    const perTurn = { cache: false, maxBatchSize: NOTIFY_BATCH, batchScheduleFn: (run: () => void) => setImmediate(run) };
+    this.pending = new DataLoader(async (things) => {
+      const byThing = await pendingExecutionsOf(deps.store, deps.scope, [...things]);
+      return things.map((t) => byThing.get(t)!);
+    }, perTurn);
+    this.jobs = new DataLoader((ids) => Promise.all(ids.map((id) => deps.store.getJob(deps.scope, id))), perTurn);
+  }
 
   private get seconds() {
     return Math.floor(this.deps.clock.now() / 1000);
@@ -91,12 +111,12 @@ export class MqttJobsApi {
     const { store, scope, clock } = this.deps;
     switch (request.kind) {
       case 'getPending': {
-        const { inProgress, queued } = await pendingExecutions(store, scope, thingName);
+        const { inProgress, queued } = await this.pending.load(thingName);
         return { inProgressJobs: inProgress.map(summary), queuedJobs: queued.map(summary) };
       }
       case 'describe': {
         const executionNumber = optionalNumber(p, 'executionNumber');
-        const found = await describeForDevice(store, scope, thingName, request.jobId, executionNumber);
+        const found = request.jobId === NEXT_JOB_ID ? await this.next(thingName) : await describeForDevice(store, scope, thingName, request.jobId, executionNumber);
         if (!found) {
           if (request.jobId === NEXT_JOB_ID) return {}; // nothing pending: no `execution`
           throw new RequestError('ResourceNotFound', executionNotFound(thingName, request.jobId, executionNumber).message);
@@ -128,15 +148,23 @@ export class MqttJobsApi {
     }
   }
 
-  /** Tells a connected thing its pending list (notify) and, if its next execution changed, that (notify-next). */
-  notify(thingName: string): Promise<void> {
-    const run = (this.queues.get(thingName) ?? Promise.resolve()).then(() => this.sendNotifications(thingName));
-    const settled = run.catch(() => undefined);
-    this.queues.set(thingName, settled);
-    void settled.then(() => {
-      if (this.queues.get(thingName) === settled) this.queues.delete(thingName);
-    });
-    return run;
+  /** `$next` of the thing with its job, through the batched reads. */
+  private async next(thingName: string): Promise<DeviceExecution | undefined> {
+    const execution = nextOf(await this.pending.load(thingName));
+    const job = execution && (await this.jobs.load(execution.jobId));
+    return job && execution && { job, execution };
+  }
+
+  /**
+   * Tells a connected thing, soon, its pending list (notify) and, if its next execution changed, that (notify-next).
+   * Changes that come while a thing's notification waits are told in that one notification (it reads the state
+   * when it goes out, so the device hears the latest; one after another per thing, never out of order).
+   */
+  notify(thingName: string): void {
+    this.toNotify.add(thingName);
+    if (this.notifying) return;
+    this.notifying = true;
+    setImmediate(() => void this.sendWaitingNotifications());
   }
 
   /** Forgets what a thing was told (it disconnected), so it is told its next execution afresh. */
@@ -144,26 +172,48 @@ export class MqttJobsApi {
     this.lastNext.delete(thingName);
   }
 
-  private async sendNotifications(thingName: string): Promise<void> {
-    const { store, scope, clock } = this.deps;
-    const topics = notifyTopics(thingName);
-    const pending = await pendingExecutions(store, scope, thingName);
-    // Sorted IN_PROGRESS first, then QUEUED, each in queue order; at most LIST_NOTIFICATION_LIMIT in all.
-    const listed = [...pending.inProgress, ...pending.queued].slice(0, LIST_NOTIFICATION_LIMIT);
-    const jobs: Record<string, ReturnType<typeof summary>[]> = {};
-    for (const e of listed) (jobs[e.status] ??= []).push(summary(e));
-    const list = { timestamp: this.seconds, jobs };
-    for (const topic of topics.list) await this.deps.publish(topic, list);
+  private async sendWaitingNotifications(): Promise<void> {
+    while (this.toNotify.size > 0) {
+      const batch: string[] = [];
+      for (const thing of this.toNotify) {
+        this.toNotify.delete(thing);
+        if (batch.push(thing) >= NOTIFY_BATCH) break;
+      }
+      try {
+        await this.sendNotifications(batch);
+      } catch (err) {
+        this.deps.log.error({ err, things: batch.length }, 'MQTT jobs notifications failed');
+      }
+    }
+    this.notifying = false;
+  }
 
-    // $next from the list just read; its job is read only when the announcement changes (the fleet hot path).
-    const nextExecution = nextOf(pending);
-    const key = nextExecution ? `${nextExecution.jobId}#${nextExecution.executionNumber}` : '';
-    if (this.lastNext.get(thingName) === key) return;
-    const job = nextExecution && (await store.getJob(scope, nextExecution.jobId));
-    const next = job && nextExecution && { job, execution: nextExecution };
-    this.lastNext.set(thingName, key);
-    const nextPayload = next ? { timestamp: this.seconds, execution: mqttExecution(clock.now(), next, true) } : { timestamp: this.seconds };
-    for (const topic of topics.next) await this.deps.publish(topic, nextPayload);
+  private async sendNotifications(things: string[]): Promise<void> {
+    const { store, scope, clock } = this.deps;
+    const pendingOf = await pendingExecutionsOf(store, scope, things);
+    const jobs = new Map<string, Job | undefined>(); // read once per batch, only for changed announcements
+    const sends: Promise<void>[] = [];
+    for (const thingName of things) {
+      const pending = pendingOf.get(thingName)!;
+      const topics = notifyTopics(thingName);
+      // Sorted IN_PROGRESS first, then QUEUED, each in queue order; at most LIST_NOTIFICATION_LIMIT in all.
+      const listed = [...pending.inProgress, ...pending.queued].slice(0, LIST_NOTIFICATION_LIMIT);
+      const byStatus: Record<string, ReturnType<typeof summary>[]> = {};
+      for (const e of listed) (byStatus[e.status] ??= []).push(summary(e));
+      const list = { timestamp: this.seconds, jobs: byStatus };
+      for (const topic of topics.list) sends.push(this.deps.publish(topic, list));
+
+      // notify-next only when the announcement changes (the fleet hot path).
+      const nextExecution = nextOf(pending);
+      const key = nextExecution ? `${nextExecution.jobId}#${nextExecution.executionNumber}` : '';
+      if (this.lastNext.get(thingName) === key) continue;
+      if (nextExecution && !jobs.has(nextExecution.jobId)) jobs.set(nextExecution.jobId, await store.getJob(scope, nextExecution.jobId));
+      const job = nextExecution && jobs.get(nextExecution.jobId);
+      this.lastNext.set(thingName, key);
+      const nextPayload = job && nextExecution ? { timestamp: this.seconds, execution: mqttExecution(clock.now(), { job, execution: nextExecution }, true) } : { timestamp: this.seconds };
+      for (const topic of topics.next) sends.push(this.deps.publish(topic, nextPayload));
+    }
+    await Promise.all(sends);
   }
 }
 
