@@ -30,6 +30,10 @@ export function postgresDialect(connectionString: string): Dialect {
     async lockMembershipLog(trx) {
       await sql`select pg_advisory_xact_lock(${MEMBERSHIP_LOG_LOCK})`.execute(trx);
     },
+    refreshStatistics(table) {
+      // Autovacuum would analyze it too, but only on its next round (a minute or more); until then plans are bad.
+      sql`analyze ${sql.table(table)}`.execute(db).catch((err: Error) => process.emitWarning(`ANALYZE ${table} failed: ${err.message}`));
+    },
     destroy: () => db.destroy(),
   };
 }

@@ -42,6 +42,9 @@ export function sqliteDialect(file: string): Dialect {
     async lockMembershipLog() {
       // A SQLite database has a single writer; transactions already serialize.
     },
+    refreshStatistics() {
+      // Without statistics SQLite prefers the index with the most equality terms, which is the right one here.
+    },
     destroy: () => db.destroy(),
   };
 }

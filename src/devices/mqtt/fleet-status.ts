@@ -1,7 +1,7 @@
 // Fleet status over MQTT (semantics §8.6, §8.7): a core device publishes its health on
 // `$aws/things/<thing>/greengrassv2/health/json` (QoS 1, no reply). The broker only lets a thing publish on its own
 // topics, so the topic's thing is the sender. Each message is checked (src/core/fleet-status), then applied to the
-// device's record in one transaction; a malformed one is logged and dropped. One thing's messages are applied one
+// device's record, many devices' messages in one transaction; a malformed one is logged and dropped. One thing's messages are applied one
 // after another in arrival order, so a device's sequence numbers and chunks are judged in the order it sent them.
 import type { Clock } from '../../core/clock.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../core/fleet-status/index.js';
 import type { Scope, Store } from '../../store/store.js';
 import { fleetStatusTopic } from '../../core/device-topics.js';
+import { GroupCommit } from '../../engine/group-commit.js';
 
 export interface FleetStatusDeps {
   store: Store;
@@ -24,37 +25,56 @@ export interface FleetStatusDeps {
 
 export type FleetStatusOutcome = 'applied' | 'stale' | 'waiting-for-chunks';
 
-/** Applies one checked message received at `now` to the store. */
-export async function ingestFleetStatus(store: Store, scope: Scope, now: number, message: FleetStatusMessage): Promise<FleetStatusOutcome> {
-  const thing = message.thing;
+/** A checked message and when it arrived. */
+interface Received {
+  now: number;
+  message: FleetStatusMessage;
+}
+
+/**
+ * Applies checked messages to the store in one transaction, in order (messages of one thing in the order it sent
+ * them), returning each one's outcome.
+ */
+export async function ingestFleetStatus(store: Store, scope: Scope, received: Received[]): Promise<FleetStatusOutcome[]> {
   return store.transaction(async (tx) => {
-    const device = await tx.getCoreDevice(scope, thing);
-    if (isStale(device, message)) return 'stale';
-    const seq = message.sequenceNumber;
-    let chunks: Map<number, ReportedComponent[]> | undefined;
-    if (seq !== undefined) {
-      if (seq > 0) await tx.deleteStatusChunks(scope, thing, seq - 1); // an older message's chunks can no longer apply
-      if (message.messageType === 'COMPLETE' && message.chunk) {
-        await tx.putStatusChunk(scope, thing, seq, message.chunk.chunkId, message.components);
-        const kept = await tx.statusChunks(scope, thing, seq);
-        chunks = new Map(kept.map((c) => [c.chunkId, c.components as ReportedComponent[]]));
-      }
-    }
-    const update = componentsUpdateOf(message, chunks);
-    if (chunks && update.mode === 'replace') await tx.deleteStatusChunks(scope, thing, seq!);
-    const installed = await tx.installedComponentsOf(scope, thing);
-    const next = applyFleetStatus({ device, installed }, message, update, now);
-    await tx.putCoreDevice(scope, next.device);
-    await tx.replaceInstalledComponents(scope, thing, next.installed);
-    return update.mode === 'none' ? 'waiting-for-chunks' : 'applied';
+    const outcomes: FleetStatusOutcome[] = [];
+    for (const { now, message } of received) outcomes.push(await applyMessage(tx, scope, now, message));
+    return outcomes;
   });
+}
+
+async function applyMessage(tx: Store, scope: Scope, now: number, message: FleetStatusMessage): Promise<FleetStatusOutcome> {
+  const thing = message.thing;
+  const device = await tx.getCoreDevice(scope, thing);
+  if (isStale(device, message)) return 'stale';
+  const seq = message.sequenceNumber;
+  let chunks: Map<number, ReportedComponent[]> | undefined;
+  if (seq !== undefined) {
+    if (seq > 0) await tx.deleteStatusChunks(scope, thing, seq - 1); // an older message's chunks can no longer apply
+    if (message.messageType === 'COMPLETE' && message.chunk) {
+      await tx.putStatusChunk(scope, thing, seq, message.chunk.chunkId, message.components);
+      const kept = await tx.statusChunks(scope, thing, seq);
+      chunks = new Map(kept.map((c) => [c.chunkId, c.components as ReportedComponent[]]));
+    }
+  }
+  const update = componentsUpdateOf(message, chunks);
+  if (chunks && update.mode === 'replace') await tx.deleteStatusChunks(scope, thing, seq!);
+  const installed = await tx.installedComponentsOf(scope, thing);
+  const next = applyFleetStatus({ device, installed }, message, update, now);
+  await tx.putCoreDevice(scope, next.device);
+  await tx.replaceInstalledComponents(scope, thing, next.installed);
+  return update.mode === 'none' ? 'waiting-for-chunks' : 'applied';
 }
 
 export class MqttFleetStatus {
   /** Per thing, the message being applied (and those queued behind it). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Messages of many devices that arrive together are applied in one transaction. */
+  private readonly batches: GroupCommit<Received, FleetStatusOutcome>;
 
-  constructor(private readonly deps: FleetStatusDeps) {}
+  constructor(private readonly deps: FleetStatusDeps) {
+    this.batches = new GroupCommit((received) => ingestFleetStatus(deps.store, deps.scope, received));
+  }
 
   /** Takes a device's publish if it is its health topic (anything else is left alone). */
   handle(thingName: string, topic: string, payload: Buffer): Promise<void> {
@@ -74,7 +94,7 @@ export class MqttFleetStatus {
       return;
     }
     try {
-      const outcome = await ingestFleetStatus(this.deps.store, this.deps.scope, this.deps.clock.now(), parsed.message);
+      const outcome = await this.batches.submit('fleet-status', { now: this.deps.clock.now(), message: parsed.message });
       if (outcome === 'stale') {
         this.deps.log.warn({ thing: thingName, sequenceNumber: parsed.message.sequenceNumber }, 'fleet status message older than the newest one seen; ignored');
       }

@@ -58,8 +58,18 @@ type Payload = Record<string, unknown>;
  */
 function mqttExecution(now: number, found: DeviceExecution, includeJobDocument: boolean) {
   const e = execution(now, found, false);
-  return includeJobDocument ? { ...e, jobDocument: JSON.parse(found.job.document) as unknown } : e;
+  return includeJobDocument ? { ...e, jobDocument: parsedDocument(found.job) } : e;
 }
+
+/** A job's document as JSON, parsed once per job object (a fan-out sends one job's document to every device). */
+const parsedDocuments = new WeakMap<Job, unknown>();
+function parsedDocument(job: Job): unknown {
+  if (!parsedDocuments.has(job)) parsedDocuments.set(job, JSON.parse(job.document));
+  return parsedDocuments.get(job);
+}
+
+/** Jobs whose documents are kept at once (the newest ones read). */
+const KEPT_JOBS = 100;
 
 export class MqttJobsApi {
   /** Per thing, the jobId (with execution number) last announced on notify-next, so it is announced when it changes. */
@@ -68,11 +78,15 @@ export class MqttJobsApi {
   private readonly toNotify = new Set<string>();
   private notifying = false;
   /**
-   * Reads that many devices make at once are batched per turn of the event loop: a fan-out's thousands of `$next`
-   * requests read their pending lists in a few queries and the job once (no caching beyond the batch).
+   * Pending-list reads that many devices make at once are batched per turn of the event loop: a fan-out's thousands
+   * of `$next` requests read their pending lists in a few queries (nothing is cached beyond the batch).
    */
   private readonly pending: DataLoader<string, PendingExecutions>;
-  private readonly jobs: DataLoader<string, Job | undefined>;
+  /**
+   * Jobs as read, by id, for what a device is told of them: the document and timeoutConfig, which never change once
+   * a job exists (its status does, and is not taken from here).
+   */
+  private readonly jobs = new Map<string, Promise<Job | undefined>>();
 
   constructor(private readonly deps: JobsApiDeps) {
     const perTurn = { cache: false, maxBatchSize: NOTIFY_BATCH, batchScheduleFn: (run: () => void) => setImmediate(run) };
@@ -80,7 +94,18 @@ export class MqttJobsApi {
       const byThing = await pendingExecutionsOf(deps.store, deps.scope, [...things]);
       return things.map((t) => byThing.get(t)!);
     }, perTurn);
-    this.jobs = new DataLoader((ids) => Promise.all(ids.map((id) => deps.store.getJob(deps.scope, id))), perTurn);
+  }
+
+  private jobContent(jobId: string): Promise<Job | undefined> {
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      if (this.jobs.size >= KEPT_JOBS) this.jobs.clear();
+      job = this.deps.store.getJob(this.deps.scope, jobId);
+      this.jobs.set(jobId, job);
+      // Not kept when it is not there (yet) or the read failed.
+      job.then((j) => j ?? this.jobs.delete(jobId), () => this.jobs.delete(jobId));
+    }
+    return job;
   }
 
   private get seconds() {
@@ -151,7 +176,7 @@ export class MqttJobsApi {
   /** `$next` of the thing with its job, through the batched reads. */
   private async next(thingName: string): Promise<DeviceExecution | undefined> {
     const execution = nextOf(await this.pending.load(thingName));
-    const job = execution && (await this.jobs.load(execution.jobId));
+    const job = execution && (await this.jobContent(execution.jobId));
     return job && execution && { job, execution };
   }
 
@@ -191,7 +216,6 @@ export class MqttJobsApi {
   private async sendNotifications(things: string[]): Promise<void> {
     const { store, scope, clock } = this.deps;
     const pendingOf = await pendingExecutionsOf(store, scope, things);
-    const jobs = new Map<string, Job | undefined>(); // read once per batch, only for changed announcements
     const sends: Promise<void>[] = [];
     for (const thingName of things) {
       const pending = pendingOf.get(thingName)!;
@@ -207,8 +231,7 @@ export class MqttJobsApi {
       const nextExecution = nextOf(pending);
       const key = nextExecution ? `${nextExecution.jobId}#${nextExecution.executionNumber}` : '';
       if (this.lastNext.get(thingName) === key) continue;
-      if (nextExecution && !jobs.has(nextExecution.jobId)) jobs.set(nextExecution.jobId, await store.getJob(scope, nextExecution.jobId));
-      const job = nextExecution && jobs.get(nextExecution.jobId);
+      const job = nextExecution && (await this.jobContent(nextExecution.jobId));
       this.lastNext.set(thingName, key);
       const nextPayload = job && nextExecution ? { timestamp: this.seconds, execution: mqttExecution(clock.now(), { job, execution: nextExecution }, true) } : { timestamp: this.seconds };
       for (const topic of topics.next) sends.push(this.deps.publish(topic, nextPayload));
