@@ -4,9 +4,9 @@
 // the job's row lock.
 import { MeadowError, invalid, notFound } from '../core/errors.js';
 import { applyDeviceUpdate, isTerminal, type DeviceUpdateOptions, type Rejection, type StatusDetails } from '../core/jobs/index.js';
-import type { Job, Scope, Store, StoredJobExecution } from '../store/store.js';
+import type { GroupDeploymentSuccess, Job, Scope, Store, StoredJobExecution } from '../store/store.js';
 import { GroupCommit } from './group-commit.js';
-import { saveExecution } from './jobs.js';
+import { hasAbortCriteria, saveExecution, saveExecutions } from './jobs.js';
 
 /** DescribeJobExecution's jobId for "the execution a device should work on next". */
 export const NEXT_JOB_ID = '$next';
@@ -88,29 +88,42 @@ export type DeviceUpdateOutcome = { ok: true; found: DeviceExecution } | { ok: f
 export async function applyDeviceUpdates(store: Store, scope: Scope, jobId: string, updates: DeviceUpdate[]): Promise<DeviceUpdateOutcome[]> {
   return store.transaction(async (tx) => {
     const job = await tx.lockJob(scope, jobId);
-    // The executions concerned, read in one query; dropped (and read one by one) once an abort may have changed others.
-    let known: Map<string, StoredJobExecution[]> | undefined = job && groupByThing(await tx.jobExecutionsOfThings(scope, jobId, updates.map((u) => u.thingName)));
+    if (!job) return updates.map((u) => ({ ok: false, error: executionNotFound(u.thingName, jobId, u.request.executionNumber) }));
+    // A job with abort criteria may cancel other executions whenever one ends: its changes are saved (and the
+    // criteria checked) one at a time, and what was read before is read again after each end. Others are read in one
+    // query and written in one go at the end.
+    const oneByOne = hasAbortCriteria(job);
+    let known: Map<string, StoredJobExecution[]> | undefined = groupByThing(await tx.jobExecutionsOfThings(scope, jobId, updates.map((u) => u.thingName)));
+    const changed = new Map<StoredJobExecution[], Map<number, StoredJobExecution>>(); // per thing's list, by execution number
+    const successes: GroupDeploymentSuccess[] = [];
     const outcomes: DeviceUpdateOutcome[] = [];
     for (const { thingName, now, request: req } of updates) {
-      const executions = known?.get(thingName) ?? (job ? await tx.jobExecutionsOfThings(scope, jobId, [thingName]) : []);
+      const executions = known ? (known.get(thingName) ?? []) : await tx.jobExecutionsOfThings(scope, jobId, [thingName]);
       const e = pick(executions, req.executionNumber);
-      if (!job || e?.notifiedAt === undefined) {
+      if (e?.notifiedAt === undefined) {
         outcomes.push({ ok: false, error: executionNotFound(thingName, jobId, req.executionNumber) });
         continue;
       }
       const r = applyDeviceUpdate(e, req.status, req.statusDetails, now, job.timeoutConfig, req);
       if (r.ok || r.changed) {
-        const saved = await saveExecution(tx, scope, job, e, r.execution);
-        executions[executions.indexOf(e)] = saved;
-        if (isTerminal(saved.status) && job.abortConfig?.criteriaList?.length) known = undefined;
+        if (oneByOne) {
+          executions[executions.indexOf(e)] = await saveExecution(tx, scope, job, e, r.execution);
+          if (isTerminal(r.execution.status)) known = undefined;
+        } else {
+          executions[executions.indexOf(e)] = r.execution;
+          const byNumber = changed.get(executions) ?? new Map<number, StoredJobExecution>();
+          changed.set(executions, byNumber.set(r.execution.executionNumber, r.execution));
+        }
       }
       // ListCoreDevices(thingGroupArn) lists the devices that completed a deployment to the group, even after they
       // leave it; the execution's SUCCEEDED is that fact, recorded with it.
       if (r.ok && r.execution.status === 'SUCCEEDED' && e.status !== 'SUCCEEDED') {
-        await tx.recordGroupDeploymentSuccess(scope, thingName, job.groupName, job.deploymentId, now);
+        successes.push({ thingName, groupName: job.groupName, deploymentId: job.deploymentId, at: now });
       }
       outcomes.push(r.ok ? { ok: true, found: { job, execution: r.execution } } : { ok: false, error: rejectionError(r, jobId) });
     }
+    if (changed.size > 0) await saveExecutions(tx, scope, job, [...changed.values()].flatMap((byNumber) => [...byNumber.values()]));
+    if (successes.length > 0) await tx.recordGroupDeploymentSuccesses(scope, successes);
     return outcomes;
   });
 }

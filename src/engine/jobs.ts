@@ -144,15 +144,23 @@ export async function jobOfDeployment(tx: Store, scope: Scope, d: Deployment): P
   return d.iotJobId === undefined ? undefined : tx.getJob(scope, d.iotJobId);
 }
 
+/** The execution as it is stored: with its timeout deadline worked out again. */
+function withDeadline(job: Job, e: StoredJobExecution): StoredJobExecution {
+  const { timeoutAt: _old, ...rest } = e;
+  const deadline = timeoutAt(rest, job.timeoutConfig);
+  return deadline === undefined ? rest : { ...rest, timeoutAt: deadline };
+}
+
+/** Whether the job's abort criteria must be checked each time one of its executions ends. */
+export const hasAbortCriteria = (job: Job): boolean => (job.abortConfig?.criteriaList?.length ?? 0) > 0;
+
 /**
  * Stores a new version of an execution over the one it was made from (conditionally on that one's version), with
  * its timeout deadline worked out again; then, if it ended, checks the job's abort criteria.
  * The caller holds the job's lock. Returns the execution as stored.
  */
 export async function saveExecution(tx: Store, scope: Scope, job: Job, before: StoredJobExecution, after: StoredJobExecution): Promise<StoredJobExecution> {
-  const { timeoutAt: _old, ...rest } = after;
-  const deadline = timeoutAt(rest, job.timeoutConfig);
-  const next: StoredJobExecution = deadline === undefined ? rest : { ...rest, timeoutAt: deadline };
+  const next = withDeadline(job, after);
   if (!(await tx.replaceJobExecution(scope, next, before.versionNumber))) {
     // Every writer holds the job's lock, so this means a writer that did not: a bug, not a race to report.
     throw new MeadowError('Internal', `Job execution ${job.jobId}/${before.thingName} changed under its job's lock.`);
@@ -160,6 +168,20 @@ export async function saveExecution(tx: Store, scope: Scope, job: Job, before: S
   if (next.notifiedAt !== undefined) executionsChanged(tx, scope, [next.thingName]); // its device knows of it
   if (isTerminal(next.status) && !isTerminal(before.status)) await abortIfCriteriaMet(tx, scope, job, next.lastUpdatedAt);
   return next;
+}
+
+/**
+ * Stores new versions of many executions of a job without abort criteria in one go (a batch of device updates; a
+ * job with abort criteria goes through saveExecution, one execution at a time). The caller holds the job's lock.
+ */
+export async function saveExecutions(tx: Store, scope: Scope, job: Job, executions: StoredJobExecution[]): Promise<StoredJobExecution[]> {
+  if (hasAbortCriteria(job)) throw new MeadowError('Internal', `Job ${job.jobId} has abort criteria; its executions are saved one at a time.`);
+  const stored = executions.map((e) => withDeadline(job, e));
+  if ((await tx.replaceJobExecutions(scope, stored)) !== stored.length) {
+    throw new MeadowError('Internal', `Executions of job ${job.jobId} changed under its job's lock.`);
+  }
+  executionsChanged(tx, scope, stored.filter((e) => e.notifiedAt !== undefined).map((e) => e.thingName));
+  return stored;
 }
 
 /** Executions per status, as DescribeJob reports them. */
@@ -180,8 +202,8 @@ function* expand(counts: Partial<Record<JobExecutionStatus, number>>): Iterable<
  */
 async function abortIfCriteriaMet(tx: Store, scope: Scope, job: Job, now: number): Promise<void> {
   const current = await tx.lockJob(scope, job.jobId);
-  if (current?.status !== 'IN_PROGRESS' || !current.abortConfig?.criteriaList?.length) return;
-  const decision = evaluateAbort(current.abortConfig.criteriaList, await processDetailsOf(tx, scope, job.jobId));
+  if (current?.status !== 'IN_PROGRESS' || !hasAbortCriteria(current)) return;
+  const decision = evaluateAbort(current.abortConfig!.criteriaList!, await processDetailsOf(tx, scope, job.jobId));
   if (!decision) return;
   await cancelJob(tx, scope, job.jobId, now, { reasonCode: decision.reasonCode, comment: decision.comment });
   const d = await tx.getDeployment(scope, current.deploymentId);

@@ -13,6 +13,9 @@ export function postgresDialect(connectionString: string): Dialect {
   const pool = new pg.Pool({
     connectionString,
     max: 10,
+    // Connections stay open once made: a busy server would otherwise close and reopen them in every lull (a new
+    // backend costs milliseconds), and their number is bounded by max anyway.
+    idleTimeoutMillis: 0,
     // BIGINT columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
     types: { getTypeParser: (oid: number, format?: any) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as any,
   });

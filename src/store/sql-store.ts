@@ -32,6 +32,7 @@ import type {
   CoreDevice,
   CoreDeviceFilter,
   DeliveredGroupDeployment,
+  GroupDeploymentSuccess,
   EffectiveDeploymentCursor,
   InstalledComponent,
 } from './store.js';
@@ -59,7 +60,7 @@ const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 /**
- * Inserting this many rows at once refreshes the table's planner statistics after the commit: PostgreSQL plans a
+ * Inserting this many rows in one transaction refreshes the table's planner statistics after the commit: PostgreSQL plans a
  * table that grew from nearly empty as if it were still tiny and picks indexes that read every row (a rollout to
  * 10,000 devices spent seconds in such scans until autovacuum's ANALYZE came round).
  */
@@ -163,6 +164,9 @@ function toShadow(r: Database['shadows']): StoredShadow {
 }
 
 export class SqlStore implements Store {
+  /** Executions inserted through this store (a transaction's own store: in that transaction). */
+  private executionsInserted = 0;
+
   constructor(
     private readonly dialect: Dialect,
     private readonly db: Db = dialect.db,
@@ -1051,7 +1055,9 @@ export class SqlStore implements Store {
         .values(batch.map((e) => executionRow(s, e)))
         .execute();
     }
-    if (executions.length >= BULK_ROWS) this.afterCommit(() => this.dialect.refreshStatistics('job_executions'));
+    const before = this.inTransaction ? this.executionsInserted : 0;
+    this.executionsInserted = before + executions.length;
+    if (before < BULK_ROWS && this.executionsInserted >= BULK_ROWS) this.afterCommit(() => this.dialect.refreshStatistics('job_executions'));
   }
 
   async getJobExecution(s: Scope, jobId: string, thingName: string, executionNumber?: number): Promise<StoredJobExecution | undefined> {
@@ -1115,6 +1121,36 @@ export class SqlStore implements Store {
       .where('version_number', '=', expectedVersion)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async replaceJobExecutions(s: Scope, executions: StoredJobExecution[]): Promise<number> {
+    let stored = 0;
+    for (const batch of chunks(executions, IN_LIST_LIMIT)) {
+      // An upsert is the one multi-row write both databases share; every row exists, so each conflicts and updates.
+      const res = await this.db
+        .insertInto('job_executions')
+        .values(batch.map((e) => executionRow(s, e)))
+        .onConflict((oc) =>
+          oc
+            .columns(['account_id', 'region', 'job_id', 'thing_name', 'execution_number'])
+            .doUpdateSet((eb) => ({
+              status: eb.ref('excluded.status'),
+              status_details: eb.ref('excluded.status_details'),
+              queued_at: eb.ref('excluded.queued_at'),
+              started_at: eb.ref('excluded.started_at'),
+              last_updated_at: eb.ref('excluded.last_updated_at'),
+              version_number: eb.ref('excluded.version_number'),
+              notified_at: eb.ref('excluded.notified_at'),
+              rate_limited: eb.ref('excluded.rate_limited'),
+              step_timeout_at: eb.ref('excluded.step_timeout_at'),
+              timeout_at: eb.ref('excluded.timeout_at'),
+            }))
+            .where('job_executions.version_number', '<', (eb) => eb.ref('excluded.version_number')),
+        )
+        .executeTakeFirst();
+      stored += Number(res.numInsertedOrUpdatedRows ?? 0);
+    }
+    return stored;
   }
 
   async listJobExecutions(s: Scope, f: JobExecutionFilter, p: PageRequest): Promise<Page<StoredJobExecution>> {
@@ -1415,12 +1451,21 @@ export class SqlStore implements Store {
       .execute();
   }
 
-  async recordGroupDeploymentSuccess(s: Scope, thingName: string, groupName: string, deploymentId: string, at: number): Promise<void> {
-    await this.db
-      .insertInto('core_device_group_deployments')
-      .values({ account_id: s.accountId, region: s.region, thing_name: thingName, group_name: groupName, deployment_id: deploymentId, succeeded_at: at })
-      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name', 'group_name']).doUpdateSet({ deployment_id: deploymentId, succeeded_at: at }))
-      .execute();
+  async recordGroupDeploymentSuccesses(s: Scope, successes: GroupDeploymentSuccess[]): Promise<void> {
+    // The newest success of a thing in a group is the one kept (a batch may hold two of one thing).
+    const latest = new Map(successes.map((x) => [`${x.thingName}\n${x.groupName}`, x]));
+    for (const batch of chunks([...latest.values()], IN_LIST_LIMIT)) {
+      await this.db
+        .insertInto('core_device_group_deployments')
+        .values(batch.map((x) => ({ account_id: s.accountId, region: s.region, thing_name: x.thingName, group_name: x.groupName, deployment_id: x.deploymentId, succeeded_at: x.at })))
+        .onConflict((oc) =>
+          oc.columns(['account_id', 'region', 'thing_name', 'group_name']).doUpdateSet((eb) => ({
+            deployment_id: eb.ref('excluded.deployment_id'),
+            succeeded_at: eb.ref('excluded.succeeded_at'),
+          })),
+        )
+        .execute();
+    }
   }
 
   async listDeliveredThingDeployments(s: Scope, thingArn: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<Deployment[]> {

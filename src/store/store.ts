@@ -234,6 +234,13 @@ export interface ThingPrincipal {
 
 // ---- core devices (fleet status) ----
 
+export interface GroupDeploymentSuccess {
+  thingName: string;
+  groupName: string;
+  deploymentId: string;
+  at: number;
+}
+
 export type { CoreDevice, InstalledComponent } from '../core/fleet-status/apply.js';
 
 export interface CoreDeviceFilter {
@@ -354,6 +361,11 @@ export interface Store {
   pendingExecutionsOfThings(scope: Scope, thingNames: string[]): Promise<StoredJobExecution[]>;
   /** Stores the execution only if its stored versionNumber is still `expectedVersion`; false when it is not. */
   replaceJobExecution(scope: Scope, execution: StoredJobExecution, expectedVersion: number): Promise<boolean>;
+  /**
+   * Stores many executions at once, each over a stored one with a lower versionNumber (the caller holds their job's
+   * lock); returns how many were stored.
+   */
+  replaceJobExecutions(scope: Scope, executions: StoredJobExecution[]): Promise<number>;
   /** By thing name when filtered by job, else by queuedAt then job id. */
   listJobExecutions(scope: Scope, filter: JobExecutionFilter, page: PageRequest): Promise<Page<StoredJobExecution>>;
   jobExecutionStatusCounts(scope: Scope, jobId: string): Promise<Partial<Record<JobExecutionStatus, number>>>;
@@ -420,8 +432,8 @@ export interface Store {
   statusChunks(scope: Scope, thingName: string, sequenceNumber: number): Promise<{ chunkId: number; components: unknown }[]>;
   /** Drops the kept chunks of messages up to and including this sequence number. */
   deleteStatusChunks(scope: Scope, thingName: string, throughSequenceNumber: number): Promise<void>;
-  /** Records that the thing completed a deployment to the group (kept when the thing leaves the group). */
-  recordGroupDeploymentSuccess(scope: Scope, thingName: string, groupName: string, deploymentId: string, at: number): Promise<void>;
+  /** Records that each thing completed a deployment to the group (kept when the thing leaves the group). */
+  recordGroupDeploymentSuccesses(scope: Scope, successes: GroupDeploymentSuccess[]): Promise<void>;
   /** The thing's delivered group deployments after the cursor, newest deployment first. */
   listDeliveredGroupDeployments(scope: Scope, thingName: string, after: EffectiveDeploymentCursor | undefined, limit: number): Promise<DeliveredGroupDeployment[]>;
   /** The revisions of deployments to one thing (its deployment shadow carried each), in effective-deployment order. */
