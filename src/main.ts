@@ -1,4 +1,5 @@
 // `meadow serve`: start the control plane on the configured store and print how to reach it.
+import { setFlagsFromString } from 'node:v8';
 import { configFromEnv } from './config.js';
 import { credentialsHelp, loadCredentials } from './credentials.js';
 import { startServer } from './server.js';
@@ -7,6 +8,8 @@ import { openStore } from './store/open-store.js';
 
 export async function serve(): Promise<void> {
   const config = configFromEnv();
+  // A fan-out to 10,000 devices made V8 grow the heap by ~400 MiB of garbage before collecting (BENCHMARKS.md).
+  if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const credentials = loadCredentials(config);
   const store = await openStore(config);
   const artifacts = await openArtifactStore(config);
