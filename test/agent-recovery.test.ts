@@ -297,16 +297,18 @@ describe('meadow agent with the server down (sqlite, `meadow serve` process)', (
     const name = uniqueName('com.example.Offline');
     await t.publish(name, '1.0.0', { lifecycle: { Install: 'touch {work:path}/installing && sleep 3', ...writerLifecycle }, defaults: { greeting: 'offline' }, script: WRITER });
     const dep = await t.deploy({ targetArn: await t.groupArn(group), components: { [name]: { componentVersion: '1.0.0' } } });
+    const outbox = () => {
+      const manifest = JSON.parse(readFileSync(join(d.root, 'state', 'manifest.json'), 'utf8')) as { documents: Record<string, string> };
+      return JSON.parse(readFileSync(join(d.root, 'state', manifest.documents.outbox), 'utf8')) as { topic: string; payload: string }[];
+    };
     await waitFor('the install step to run', () => existsSync(join(d.root, 'work', name, 'installing')) || undefined);
+    // The IN_PROGRESS report went out while the install began; the server goes down once it has answered it.
+    await waitFor('the IN_PROGRESS report to be answered', () => (outbox().length === 0 ? true : undefined));
     meadow!.child.kill('SIGKILL');
     await exitOf(meadow!.child);
     // The deployment finishes on the device while nothing can be reported.
     await waitFor('the component to run', () => existsSync(join(d.root, 'work', name, 'out.txt')) || undefined, 20_000);
     // The job's final update, then the fleet status, wait in the outbox in the order they were made.
-    const outbox = () => {
-      const manifest = JSON.parse(readFileSync(join(d.root, 'state', 'manifest.json'), 'utf8')) as { documents: Record<string, string> };
-      return JSON.parse(readFileSync(join(d.root, 'state', manifest.documents.outbox), 'utf8')) as { topic: string; payload: string }[];
-    };
     const queued = await waitFor('the outbox to hold the final reports', () => (outbox().length >= 2 ? outbox() : undefined));
     assert.deepEqual(
       queued.map((m) => [m.topic.split('/').at(-1), JSON.parse(m.payload).status ?? JSON.parse(m.payload).trigger]),
