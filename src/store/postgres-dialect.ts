@@ -33,6 +33,11 @@ export function postgresDialect(connectionString: string): Dialect {
     async lockMembershipLog(trx) {
       await sql`select pg_advisory_xact_lock(${MEMBERSHIP_LOG_LOCK})`.execute(trx);
     },
+    mayRetry(error) {
+      // deadlock_detected, serialization_failure
+      const code = (error as { code?: unknown } | null)?.code;
+      return code === '40P01' || code === '40001';
+    },
     refreshStatistics(table) {
       // Autovacuum would analyze it too, but only on its next round (a minute or more); until then plans are bad.
       sql`analyze ${sql.table(table)}`.execute(db).catch((err: Error) => process.emitWarning(`ANALYZE ${table} failed: ${err.message}`));

@@ -1,6 +1,6 @@
 // The Store on SQL, through Kysely: one implementation for SQLite (better-sqlite3, WAL) and PostgreSQL (pg).
 // Where the two differ it is a capability of the dialect (see Dialect below), not an `if` on its name.
-import { Kysely, Migrator, sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type ExpressionBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type {
   Certificate,
@@ -48,12 +48,15 @@ export interface Dialect {
    * reader polling `seq > last` can never skip a change committed late. SQLite has one writer already.
    */
   lockMembershipLog(trx: Kysely<Database>): Promise<void>;
+  /** Whether a failed transaction was aborted by the database's concurrency control and may simply be run again. */
+  mayRetry(error: unknown): boolean;
   /** After a bulk insert: brings the planner's statistics of the table up to date (in the background). */
   refreshStatistics(table: keyof Database): void;
   destroy(): Promise<void>;
 }
 
 type Db = Kysely<Database>;
+type ExecutionQuery = SelectQueryBuilder<Database, 'job_executions', Database['job_executions']>;
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
@@ -65,6 +68,9 @@ const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
  * 10,000 devices spent seconds in such scans until autovacuum's ANALYZE came round).
  */
 const BULK_ROWS = 1000;
+
+/** Runs of a transaction that the database aborted for concurrency (deadlock, serialization) before giving up. */
+const TRANSACTION_ATTEMPTS = 3;
 
 /** Rows or keys per statement: inserts and IN lists stay far below both databases' bound-parameter limits. */
 const IN_LIST_LIMIT = 500;
@@ -187,10 +193,18 @@ export class SqlStore implements Store {
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    const hooks: (() => void)[] = [];
-    const result = await this.db.transaction().execute((trx: Transaction<Database>) => fn(new SqlStore(this.dialect, trx, true, hooks)));
-    for (const hook of hooks) hook();
-    return result;
+    for (let attempt = 1; ; attempt++) {
+      const hooks: (() => void)[] = [];
+      try {
+        const result = await this.db.transaction().execute((trx: Transaction<Database>) => fn(new SqlStore(this.dialect, trx, true, hooks)));
+        for (const hook of hooks) hook();
+        return result;
+      } catch (e) {
+        // A transaction the database chose to abort (a deadlock between two processes) is run again from the start:
+        // nothing of it was kept, and the caller should not see the database's scheduling as a failure.
+        if (attempt >= TRANSACTION_ATTEMPTS || !this.dialect.mayRetry(e)) throw e;
+      }
+    }
   }
 
   afterCommit(fn: () => void): void {
@@ -1075,36 +1089,27 @@ export class SqlStore implements Store {
   }
 
   async jobExecutionsOfThings(s: Scope, jobId: string, thingNames: string[]): Promise<StoredJobExecution[]> {
-    const rows: StoredJobExecution[] = [];
-    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
-      const found = await this.db
-        .selectFrom('job_executions')
-        .selectAll()
-        .$call(scoped(s))
-        .where('job_id', '=', jobId)
-        .where('thing_name', 'in', names)
-        .execute();
-      for (const r of found) rows.push(toExecution(r));
-    }
-    return rows;
+    return this.executionsOfThings(s, thingNames, (q) => q.where('job_id', '=', jobId));
   }
 
   async pendingExecutionsOfThings(s: Scope, thingNames: string[]): Promise<StoredJobExecution[]> {
-    const rows: StoredJobExecution[] = [];
-    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
-      const found = await this.db
-        .selectFrom('job_executions')
-        .selectAll()
-        .$call(scoped(s))
-        .where('thing_name', 'in', names)
+    return this.executionsOfThings(s, thingNames, (q) =>
+      q
         .where('status', 'in', ['IN_PROGRESS', 'QUEUED'])
         .where('notified_at', 'is not', null)
         .orderBy('thing_name')
         .orderBy('queued_at')
         .orderBy('job_id')
-        .orderBy('execution_number')
-        .execute();
-      for (const r of found) rows.push(toExecution(r));
+        .orderBy('execution_number'),
+    );
+  }
+
+  /** Executions of many things, one query per IN-list chunk, narrowed by `where`. */
+  private async executionsOfThings(s: Scope, thingNames: string[], where: (q: ExecutionQuery) => ExecutionQuery): Promise<StoredJobExecution[]> {
+    const rows: StoredJobExecution[] = [];
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const q = this.db.selectFrom('job_executions').selectAll().$call(scoped(s)).where('thing_name', 'in', names);
+      for (const r of await where(q).execute()) rows.push(toExecution(r));
     }
     return rows;
   }

@@ -42,6 +42,9 @@ export function sqliteDialect(file: string): Dialect {
     async lockMembershipLog() {
       // A SQLite database has a single writer; transactions already serialize.
     },
+    mayRetry() {
+      return false; // one connection, one writer: SQLite does not abort a transaction for another's sake
+    },
     refreshStatistics() {
       // Without statistics SQLite prefers the index with the most equality terms, which is the right one here.
     },
