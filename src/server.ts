@@ -14,7 +14,6 @@ import { ConfigurationUrls, registerConfigurationDownloadRoute } from './devices
 import { loadCertificateAuthority, type CertificateAuthority } from './devices/identity/ca.js';
 import { deviceEndpointTls } from './devices/identity/server-tls.js';
 import { startMqttBroker } from './devices/mqtt/broker.js';
-import { connectExternalBroker } from './devices/mqtt/external-broker.js';
 import { RolloutWorker } from './engine/rollout-worker.js';
 import type { Store } from './store/store.js';
 import { createS3Handler } from './s3/s3-api.js';
@@ -132,9 +131,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     onError: (err) => app.log.error({ err }, 'rollout worker tick failed'),
   });
   if (deps.rolloutTimer !== false) engine.start();
-  // Scale-out mode (MEADOW_MQTT_URL): devices use the external broker, and no broker is started here.
+  // Scale-out mode (MEADOW_MQTT_URL): devices use the external broker, and no broker is started here. Its MQTT
+  // client library is loaded only then (~14 MiB a server with the embedded broker does not need).
   const mqtt = await (deps.config.mqttUrl
-    ? connectExternalBroker({ config: deps.config, store: deps.store, scope: { accountId: deps.config.accountId, region: deps.config.region }, clock, log: app.log })
+    ? (await import('./devices/mqtt/external-broker.js')).connectExternalBroker({ config: deps.config, store: deps.store, scope: { accountId: deps.config.accountId, region: deps.config.region }, clock, log: app.log })
     : startMqttBroker({
         host: deps.config.host,
         port: deps.config.mqttPort,

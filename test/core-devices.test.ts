@@ -249,6 +249,30 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(names(await installed(d.thingName)), ['com.example.A@1.0.0:RUNNING', 'com.example.B@1.0.0:RUNNING', 'com.example.D@1.0.0:RUNNING']);
     });
 
+    it('status messages of many devices arriving at once are applied together, each to its own device and in its order', async () => {
+      const devices = await Promise.all(Array.from({ length: 12 }, () => newDevice()));
+      // Published without waiting: a COMPLETE list (two chunks for the first device), a PARTIAL upsert, then a stale one.
+      await Promise.all(
+        devices.map(async (d, i) => {
+          const own = component(`com.example.Own${i}`, '1.0.0');
+          if (i === 0) {
+            await d.publish(d.message({ sequenceNumber: 1, chunkInfo: { chunkId: 0, totalChunks: 2 }, components: [own] }));
+            await d.publish(d.message({ sequenceNumber: 1, chunkInfo: { chunkId: 1, totalChunks: 2 }, components: [component('com.example.Second', '1.0.0')] }));
+          } else {
+            await d.publish(d.message({ sequenceNumber: 1, components: [own] }));
+          }
+          await d.publish(d.message({ sequenceNumber: 2, messageType: 'PARTIAL', components: [component('com.example.Shared', '2.0.0', 'ERRORED', false)] }));
+          await d.publish(d.message({ sequenceNumber: 1, messageType: 'PARTIAL', components: [component('com.example.Stale', '1.0.0')] }));
+        }),
+      );
+      for (const [i, d] of devices.entries()) {
+        const got = await d.report({ sequenceNumber: 3, messageType: 'PARTIAL', components: [] });
+        assert.equal(got.coreDeviceThingName, d.thingName);
+        const expected = [`com.example.Own${i}@1.0.0:RUNNING`, ...(i === 0 ? ['com.example.Second@1.0.0:RUNNING'] : []), 'com.example.Shared@2.0.0:ERRORED'];
+        assert.deepEqual(names(await installed(d.thingName, 'ALL')), expected, d.thingName);
+      }
+    });
+
     it('DeleteCoreDevice removes the record and its components; the next status message recreates it', async () => {
       const d = await newDevice();
       await d.report({ sequenceNumber: 50, components: [component('com.example.App', '1.0.0')] });

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { LocalArtifactStore } from './local-store.js';
-import { S3ArtifactStore } from './s3-store.js';
 
 export async function openArtifactStore(config: Config): Promise<ArtifactStore> {
   if (config.s3Endpoint) {
+    // Loaded only when used: the S3 client costs ~20 MiB of memory in a server that keeps artifacts on disk.
+    const { S3ArtifactStore } = await import('./s3-store.js');
     return new S3ArtifactStore({
       endpoint: config.s3Endpoint,
       region: config.s3Region,

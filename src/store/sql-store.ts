@@ -1336,26 +1336,34 @@ export class SqlStore implements Store {
     return r && toCoreDevice(r);
   }
 
-  async putCoreDevice(s: Scope, d: CoreDevice): Promise<void> {
-    const row: Database['core_devices'] = {
-      account_id: s.accountId,
-      region: s.region,
-      thing_name: d.thingName,
-      core_version: d.coreVersion,
-      platform: d.platform,
-      architecture: d.architecture,
-      runtime: d.runtime,
-      status: d.status,
-      last_status_update_at: d.lastStatusUpdateAt,
-      last_sequence_number: d.lastSequenceNumber ?? null,
-      created_at: d.createdAt,
-    };
-    const { account_id: _a, region: _r, thing_name: _t, ...change } = row;
-    await this.db
-      .insertInto('core_devices')
-      .values(row)
-      .onConflict((oc) => oc.columns(['account_id', 'region', 'thing_name']).doUpdateSet(change))
-      .execute();
+  async getCoreDevices(s: Scope, thingNames: string[]): Promise<CoreDevice[]> {
+    const devices: CoreDevice[] = [];
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const rows = await this.db.selectFrom('core_devices').selectAll().$call(scoped(s)).where('thing_name', 'in', names).execute();
+      devices.push(...rows.map(toCoreDevice));
+    }
+    return devices;
+  }
+
+  async putCoreDevices(s: Scope, devices: CoreDevice[]): Promise<void> {
+    for (const batch of chunks(devices, IN_LIST_LIMIT)) {
+      await this.db
+        .insertInto('core_devices')
+        .values(batch.map((d) => coreDeviceRow(s, d)))
+        .onConflict((oc) =>
+          oc.columns(['account_id', 'region', 'thing_name']).doUpdateSet((eb) => ({
+            core_version: eb.ref('excluded.core_version'),
+            platform: eb.ref('excluded.platform'),
+            architecture: eb.ref('excluded.architecture'),
+            runtime: eb.ref('excluded.runtime'),
+            status: eb.ref('excluded.status'),
+            last_status_update_at: eb.ref('excluded.last_status_update_at'),
+            last_sequence_number: eb.ref('excluded.last_sequence_number'),
+            created_at: eb.ref('excluded.created_at'),
+          })),
+        )
+        .execute();
+    }
   }
 
   async deleteCoreDevice(s: Scope, thingName: string): Promise<boolean> {
@@ -1391,24 +1399,30 @@ export class SqlStore implements Store {
     return page(rows.map(toCoreDevice), p.limit, (d) => d.thingName);
   }
 
-  async installedComponentsOf(s: Scope, thingName: string): Promise<InstalledComponent[]> {
-    const rows = await this.db
-      .selectFrom('installed_components')
-      .selectAll()
-      .$call(scoped(s))
-      .where('thing_name', '=', thingName)
-      .orderBy('component_name')
-      .execute();
-    return rows.map(toInstalledComponent);
+  async installedComponentsOf(s: Scope, thingNames: string[]): Promise<Map<string, InstalledComponent[]>> {
+    const byThing = new Map<string, InstalledComponent[]>(thingNames.map((t) => [t, []]));
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const rows = await this.db
+        .selectFrom('installed_components')
+        .selectAll()
+        .$call(scoped(s))
+        .where('thing_name', 'in', names)
+        .orderBy('thing_name')
+        .orderBy('component_name')
+        .execute();
+      for (const r of rows) byThing.get(r.thing_name)!.push(toInstalledComponent(r));
+    }
+    return byThing;
   }
 
-  async replaceInstalledComponents(s: Scope, thingName: string, components: InstalledComponent[]): Promise<void> {
+  async replaceInstalledComponents(s: Scope, byThing: Map<string, InstalledComponent[]>): Promise<void> {
     await this.transaction(async (tx) => {
       const db = (tx as SqlStore).db;
-      await db.deleteFrom('installed_components').$call(scoped(s)).where('thing_name', '=', thingName).execute();
-      for (const batch of chunks(components, 200)) {
-        await db.insertInto('installed_components').values(batch.map((c) => installedComponentRow(s, thingName, c))).execute();
+      for (const names of chunks([...byThing.keys()], IN_LIST_LIMIT)) {
+        await db.deleteFrom('installed_components').$call(scoped(s)).where('thing_name', 'in', names).execute();
       }
+      const rows = [...byThing].flatMap(([thingName, components]) => components.map((c) => installedComponentRow(s, thingName, c)));
+      for (const batch of chunks(rows, 200)) await db.insertInto('installed_components').values(batch).execute();
     });
   }
 
@@ -1445,6 +1459,15 @@ export class SqlStore implements Store {
       .orderBy('chunk_id')
       .execute();
     return rows.map((r) => ({ chunkId: Number(r.chunk_id), components: JSON.parse(r.components) as unknown }));
+  }
+
+  async thingsWithStatusChunks(s: Scope, thingNames: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const names of chunks(thingNames, IN_LIST_LIMIT)) {
+      const rows = await this.db.selectFrom('core_device_status_chunks').select('thing_name').distinct().$call(scoped(s)).where('thing_name', 'in', names).execute();
+      for (const r of rows) found.add(r.thing_name);
+    }
+    return found;
   }
 
   async deleteStatusChunks(s: Scope, thingName: string, throughSequenceNumber: number): Promise<void> {
@@ -1692,6 +1715,22 @@ function toCoreDevice(r: Database['core_devices']): CoreDevice {
   };
   if (r.last_sequence_number !== null) d.lastSequenceNumber = Number(r.last_sequence_number);
   return d;
+}
+
+function coreDeviceRow(s: Scope, d: CoreDevice): Database['core_devices'] {
+  return {
+    account_id: s.accountId,
+    region: s.region,
+    thing_name: d.thingName,
+    core_version: d.coreVersion,
+    platform: d.platform,
+    architecture: d.architecture,
+    runtime: d.runtime,
+    status: d.status,
+    last_status_update_at: d.lastStatusUpdateAt,
+    last_sequence_number: d.lastSequenceNumber ?? null,
+    created_at: d.createdAt,
+  };
 }
 
 function toInstalledComponent(r: Database['installed_components']): InstalledComponent {

@@ -415,21 +415,26 @@ export interface Store {
   listThingsOfPrincipal(scope: Scope, principal: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
   // ---- core devices (fleet status) ----
   getCoreDevice(scope: Scope, thingName: string): Promise<CoreDevice | undefined>;
-  /** Creates or replaces the device's record. */
-  putCoreDevice(scope: Scope, device: CoreDevice): Promise<void>;
+  /** The records of those of these things that have one. */
+  getCoreDevices(scope: Scope, thingNames: string[]): Promise<CoreDevice[]>;
+  /** Creates or replaces the devices' records. */
+  putCoreDevices(scope: Scope, devices: CoreDevice[]): Promise<void>;
   /** Removes the record, its installed components and waiting status chunks; false when there was no record. */
   deleteCoreDevice(scope: Scope, thingName: string): Promise<boolean>;
   /** By thing name. */
   listCoreDevices(scope: Scope, filter: CoreDeviceFilter, page: PageRequest): Promise<Page<CoreDevice>>;
-  /** Every installed component of the device, by name. */
-  installedComponentsOf(scope: Scope, thingName: string): Promise<InstalledComponent[]>;
-  replaceInstalledComponents(scope: Scope, thingName: string, components: InstalledComponent[]): Promise<void>;
+  /** Per thing, every installed component of the device, by name (an empty list for a thing with none). */
+  installedComponentsOf(scope: Scope, thingNames: string[]): Promise<Map<string, InstalledComponent[]>>;
+  /** Replaces each thing's installed components with the list given for it. */
+  replaceInstalledComponents(scope: Scope, byThing: Map<string, InstalledComponent[]>): Promise<void>;
   /** By component name. */
   listInstalledComponents(scope: Scope, thingName: string, filter: { rootOnly: boolean }, page: PageRequest): Promise<Page<InstalledComponent>>;
   /** Keeps one chunk of a chunked status message (a resent chunk replaces the first). */
   putStatusChunk(scope: Scope, thingName: string, sequenceNumber: number, chunkId: number, components: unknown): Promise<void>;
   /** The chunks kept for one message, by chunk id. */
   statusChunks(scope: Scope, thingName: string, sequenceNumber: number): Promise<{ chunkId: number; components: unknown }[]>;
+  /** Those of these things that have chunks of a status message kept. */
+  thingsWithStatusChunks(scope: Scope, thingNames: string[]): Promise<Set<string>>;
   /** Drops the kept chunks of messages up to and including this sequence number. */
   deleteStatusChunks(scope: Scope, thingName: string, throughSequenceNumber: number): Promise<void>;
   /** Records that each thing completed a deployment to the group (kept when the thing leaves the group). */
