@@ -14,7 +14,7 @@
 //   MEADOW_BENCH_CPU_PROF=dir                         run the servers with --cpu-prof, profiles in dir/<target>/
 //   MEADOW_BENCH_WRITE=0                              do not touch BENCHMARKS.md
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateComponentVersionCommand, CreateDeploymentCommand, GreengrassV2Client } from '@aws-sdk/client-greengrassv2';
 import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import { runLoad, signerFor, type Load, type LoadResult, type SignedRequest } from './load.js';
-import { ADMIN_DB_URL, adminQuery } from './postgres-admin.js';
+import { adminQuery, createBenchDatabase } from './postgres-admin.js';
 import {
   freePort,
   machineCpuSeconds,
@@ -103,24 +103,17 @@ async function start(target: Target): Promise<Running> {
   }
 
   const dataDir = mkdtempSync(join(tmpdir(), 'meadow-bench-'));
-  let database: string | undefined;
-  let databaseUrl = '';
-  if (target === 'postgres') {
-    database = `meadow_bench_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${database}`);
-    const url = new URL(ADMIN_DB_URL);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
-  }
+  const db = target === 'postgres' ? await createBenchDatabase() : undefined;
+  const database = db?.name;
   const dropAll = async () => {
-    if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   const env = {
     MEADOW_PORT: String(port),
     MEADOW_HOST: '127.0.0.1',
     MEADOW_DATA_DIR: dataDir,
-    MEADOW_DATABASE_URL: databaseUrl,
+    MEADOW_DATABASE_URL: db?.url ?? '',
     MEADOW_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
     MEADOW_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     MEADOW_LOG_LEVEL: 'warn',

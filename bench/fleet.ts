@@ -21,7 +21,6 @@
 //   MEADOW_BENCH_WRITE=0                   do not touch BENCHMARKS.md
 //   MEADOW_BENCH_PACING=0                  skip the rollout pacing scenario (bench/pacing.ts)
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +33,7 @@ import { provisionFleet } from '../src/simulator/provision.js';
 import { commitDescription, machineLines, ROOT, writeBlock } from './benchmarks-md.js';
 import { pacingMain } from './pacing.js';
 import { freePort, processCpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
-import { ADMIN_DB_URL, adminQuery } from './postgres-admin.js';
+import { adminQuery, createBenchDatabase } from './postgres-admin.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] || fallback);
@@ -152,15 +151,8 @@ interface MeadowRun {
 async function runMeadow(target: 'sqlite' | 'postgres'): Promise<MeadowRun> {
   const [port, mqttPort, dataPlanePort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'meadow-bench-fleet-'));
-  let database: string | undefined;
-  let databaseUrl = '';
-  if (target === 'postgres') {
-    database = `meadow_bench_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${database}`);
-    const url = new URL(ADMIN_DB_URL);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
-  }
+  const db = target === 'postgres' ? await createBenchDatabase() : undefined;
+  const database = db?.name;
   const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, target)}`] : [];
   const server: ServerProcess = await startServerProcess(
     [...profile, ...SERVER_NODE_FLAGS, join(ROOT, 'bin/meadow.js'), 'serve'],
@@ -170,7 +162,7 @@ async function runMeadow(target: 'sqlite' | 'postgres'): Promise<MeadowRun> {
       MEADOW_DATA_PLANE_PORT: String(dataPlanePort),
       MEADOW_HOST: '127.0.0.1',
       MEADOW_DATA_DIR: dataDir,
-      MEADOW_DATABASE_URL: databaseUrl,
+      MEADOW_DATABASE_URL: db?.url ?? '',
       MEADOW_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       MEADOW_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
       MEADOW_LOG_LEVEL: 'warn',
@@ -309,7 +301,7 @@ async function runMeadow(target: 'sqlite' | 'postgres'): Promise<MeadowRun> {
     iot.destroy();
     gg.destroy();
     await server.stop();
-    if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
