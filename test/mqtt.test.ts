@@ -11,11 +11,12 @@ import {
   DescribeJobExecutionCommand,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
-import mqtt, { type ErrorWithSubackPacket, type MqttClient } from 'mqtt';
+import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
 import { ManualClock } from '../src/core/clock.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import { newThingGroup, publishComponents, uniqueName } from './helpers/greengrass.js';
 import { deployToGroup } from './helpers/jobs.js';
+import { connectRaw } from './helpers/devices.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 interface Device {
@@ -54,15 +55,7 @@ for (const kind of STORE_KINDS) {
     }
 
     async function connect(d: Device, clientId = d.thingName): Promise<MqttClient> {
-      const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${s.mqttPort}`, {
-        clientId,
-        key: d.key,
-        cert: d.cert,
-        ca: caPem,
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        connectTimeout: 10_000,
-      });
+      const client = await connectRaw(s, caPem, d, clientId);
       clients.push(client);
       return client;
     }

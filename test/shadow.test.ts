@@ -7,14 +7,14 @@ import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { CancelDeploymentCommand, GetDeploymentCommand, ListEffectiveDeploymentsCommand } from '@aws-sdk/client-greengrassv2';
 import { AttachThingPrincipalCommand, CreateKeysAndCertificateCommand, CreateThingCommand } from '@aws-sdk/client-iot';
-import mqtt, { type ErrorWithSubackPacket, type MqttClient } from 'mqtt';
+import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
 import { iot, iotshadow, mqtt as crtMqtt } from 'aws-iot-device-sdk-v2';
 import { ManualClock } from '../src/core/clock.js';
 import { applyShadowUpdate, deltaOf, versionAfterDeletion, type ShadowDocument } from '../src/core/shadow/index.js';
 import { STORE_KINDS } from './helpers/databases.js';
 import { ACCOUNT, deploy, publishComponents, REGION, uniqueName } from './helpers/greengrass.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { eventually } from './helpers/devices.js';
+import { connectRaw, eventually } from './helpers/devices.js';
 
 interface Device {
   thingName: string;
@@ -88,15 +88,7 @@ for (const kind of STORE_KINDS) {
     }
 
     async function connect(d: Device): Promise<MqttClient> {
-      const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${s.mqttPort}`, {
-        clientId: d.thingName,
-        key: d.key,
-        cert: d.cert,
-        ca: caPem,
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        connectTimeout: 10_000,
-      });
+      const client = await connectRaw(s, caPem, d, d.thingName);
       clients.push(client);
       return client;
     }

@@ -4,6 +4,7 @@
 import type { IoTClient } from '@aws-sdk/client-iot';
 import { createServer } from 'node:net';
 import { iot, mqtt as crtMqtt } from 'aws-iot-device-sdk-v2';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { DeviceIdentity } from '../../src/agent/protocol/connect.js';
 import type { ProvisionedDevice } from '../../src/simulator/device.js';
 import { provisionFleet } from '../../src/simulator/provision.js';
@@ -79,4 +80,25 @@ export async function sdkV2Connection(d: DeviceIdentity, port: number): Promise<
   const connection = new crtMqtt.MqttClient().new_connection(config);
   await connection.connect();
   return connection;
+}
+
+/**
+ * A bare MQTT 3.1.1 connection to the test server's broker with a device's key and certificate, no reconnects: for
+ * tests of the broker itself (refusals, topic policy, shadows) rather than of a simulated device.
+ */
+export async function connectRaw(
+  s: Pick<TestServer, 'mqttPort'>,
+  caPem: string,
+  d: { key: string; cert: string },
+  clientId: string,
+): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtts://127.0.0.1:${s.mqttPort}`, {
+    clientId,
+    key: d.key,
+    cert: d.cert,
+    ca: caPem,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+  });
 }
