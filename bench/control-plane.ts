@@ -24,8 +24,10 @@ import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import { runLoad, signerFor, type Load, type LoadResult, type SignedRequest } from './load.js';
 import { adminQuery, createBenchDatabase } from './postgres-admin.js';
 import {
+  BENCH_CREDENTIALS,
   freePort,
   machineCpuSeconds,
+  meadowServeEnv,
   processCpuSeconds,
   QUIET_CORES,
   startServerProcess,
@@ -49,7 +51,6 @@ const RETRIES = process.env.MEADOW_BENCH_RETRIES === '0' ? 0 : num('MEADOW_BENCH
 const CPU_PROF_DIR = process.env.MEADOW_BENCH_CPU_PROF;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CREDENTIALS = { accessKeyId: 'AKIAMEADOWBENCH00001', secretAccessKey: 'meadow-bench-secret-key-000000000000000' };
 const GROUP = 'bench-fleet';
 const GROUP_ARN = `arn:aws:iot:us-east-1:123456789012:thinggroup/${GROUP}`;
 const COMPONENTS = {
@@ -109,16 +110,7 @@ async function start(target: Target): Promise<Running> {
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const env = {
-    MEADOW_PORT: String(port),
-    MEADOW_HOST: '127.0.0.1',
-    MEADOW_DATA_DIR: dataDir,
-    MEADOW_DATABASE_URL: db?.url ?? '',
-    MEADOW_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    MEADOW_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    MEADOW_LOG_LEVEL: 'warn',
-    MEADOW_API_RATE_LIMIT: '0',
-  };
+  const env = meadowServeEnv({ port, dataDir, databaseUrl: db?.url });
   let server: ServerProcess;
   try {
     server = await startServerProcess([...profile, join(ROOT, 'bin/meadow.js'), 'serve'], env, port);
@@ -128,7 +120,7 @@ async function start(target: Target): Promise<Running> {
   }
 
   // The fixtures go in through the real SDK, as a user would put them there.
-  const clientConfig = { endpoint: server.endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 };
+  const clientConfig = { endpoint: server.endpoint, region: 'us-east-1', credentials: BENCH_CREDENTIALS, maxAttempts: 1 };
   const iot = new IoTClient(clientConfig);
   const gg = new GreengrassV2Client(clientConfig);
   try {
@@ -164,7 +156,7 @@ async function backendCpu(database: string): Promise<Map<number, number>> {
 
 /** Pre-signed requests for one scenario: one to replay (GetDeployment), or a pool handed out in order. */
 async function prepare(target: Target, running: Running, operation: Operation) {
-  const sign = signerFor(running.server.endpoint, CREDENTIALS);
+  const sign = signerFor(running.server.endpoint, BENCH_CREDENTIALS);
   let pool: SignedRequest[];
   if (operation === 'GetDeployment') {
     pool = [await sign('GET', `/greengrass/v2/deployments/${running.deploymentId}`)];

@@ -32,7 +32,7 @@ import { forEachLimited, runDevices, type Fleet, type ProvisionedDevice, type Re
 import { provisionFleet } from '../src/simulator/provision.js';
 import { commitDescription, machineLines, ROOT, writeBlock } from './benchmarks-md.js';
 import { pacingMain } from './pacing.js';
-import { freePort, processCpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
+import { BENCH_CREDENTIALS, freePort, meadowServeEnv, processCpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
 import { adminQuery, createBenchDatabase } from './postgres-admin.js';
 
 const num = (name: string, fallback: number) => {
@@ -46,7 +46,6 @@ const UPDATES = num('MEADOW_BENCH_UPDATES', 3);
 const FLEET_STATUS = num('MEADOW_BENCH_FLEET_STATUS', 3);
 const CPU_PROF_DIR = process.env.MEADOW_BENCH_CPU_PROF;
 const SERVER_NODE_FLAGS = (process.env.MEADOW_BENCH_SERVER_NODE_FLAGS || '').split(' ').filter(Boolean);
-const CREDENTIALS = { accessKeyId: 'AKIAMEADOWBENCH00001', secretAccessKey: 'meadow-bench-secret-key-000000000000000' };
 const GROUP = 'bench-fleet';
 const GROUP_ARN = `arn:aws:iot:us-east-1:123456789012:thinggroup/${GROUP}`;
 const RECIPE = {
@@ -156,21 +155,10 @@ async function runMeadow(target: 'sqlite' | 'postgres'): Promise<MeadowRun> {
   const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, target)}`] : [];
   const server: ServerProcess = await startServerProcess(
     [...profile, ...SERVER_NODE_FLAGS, join(ROOT, 'bin/meadow.js'), 'serve'],
-    {
-      MEADOW_PORT: String(port),
-      MEADOW_MQTT_PORT: String(mqttPort),
-      MEADOW_DATA_PLANE_PORT: String(dataPlanePort),
-      MEADOW_HOST: '127.0.0.1',
-      MEADOW_DATA_DIR: dataDir,
-      MEADOW_DATABASE_URL: db?.url ?? '',
-      MEADOW_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      MEADOW_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      MEADOW_LOG_LEVEL: 'warn',
-      MEADOW_API_RATE_LIMIT: '0',
-    },
+    { ...meadowServeEnv({ port, dataDir, databaseUrl: db?.url }), MEADOW_MQTT_PORT: String(mqttPort), MEADOW_DATA_PLANE_PORT: String(dataPlanePort) },
     port,
   );
-  const clientConfig = { endpoint: server.endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 3 };
+  const clientConfig = { endpoint: server.endpoint, region: 'us-east-1', credentials: BENCH_CREDENTIALS, maxAttempts: 3 };
   const iot = new IoTClient(clientConfig);
   const gg = new GreengrassV2Client(clientConfig);
   let fleet: Fleet | undefined;

@@ -17,6 +17,7 @@ import { startServer } from '../src/server.js';
 import { forEachLimited } from '../src/simulator/device.js';
 import { openStore } from '../src/store/open-store.js';
 import { commitDescription, machineLines, writeBlock } from './benchmarks-md.js';
+import { BENCH_CREDENTIALS } from './server-process.js';
 
 export interface PacingRow {
   name: string;
@@ -32,7 +33,6 @@ export interface PacingRow {
   minutes: number;
 }
 
-const CREDENTIALS = { accessKeyId: 'AKIAMEADOWBENCH00001', secretAccessKey: 'meadow-bench-secret-key-000000000000000' };
 const MINUTE = 60_000;
 
 /** Per minute, what IoT's definition allows: the rate for the things notified so far, grown as thresholds pass. */
@@ -75,14 +75,14 @@ export async function runPacing(things: number, log: (line: string) => void): Pr
     mqttPort: 0,
     dataPlanePort: 0,
     dataDir,
-    accessKeyId: CREDENTIALS.accessKeyId,
-    secretAccessKey: CREDENTIALS.secretAccessKey,
+    accessKeyId: BENCH_CREDENTIALS.accessKeyId,
+    secretAccessKey: BENCH_CREDENTIALS.secretAccessKey,
     logLevel: 'warn',
   };
   const store = await openStore(config);
   const artifacts = await openArtifactStore(config);
-  const server = await startServer({ config, store, artifacts, credentials: CREDENTIALS, clock, logger: false, rolloutTimer: false });
-  const client = { endpoint: server.endpoint, region: config.region, credentials: CREDENTIALS, maxAttempts: 3 };
+  const server = await startServer({ config, store, artifacts, credentials: BENCH_CREDENTIALS, clock, logger: false, rolloutTimer: false });
+  const client = { endpoint: server.endpoint, region: config.region, credentials: BENCH_CREDENTIALS, maxAttempts: 3 };
   const iot = new IoTClient(client);
   const gg = new GreengrassV2Client(client);
   const scope = { accountId: config.accountId, region: config.region };

@@ -58,6 +58,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The access key every benchmark signs with (the servers it starts are given it). */
+export const BENCH_CREDENTIALS = { accessKeyId: 'AKIAMEADOWBENCH00001', secretAccessKey: 'meadow-bench-secret-key-000000000000000' };
+
+/** The environment of a `meadow serve` under benchmark: loopback, quiet logs, no API rate limit, the bench's key. */
+export function meadowServeEnv(opts: { port: number; dataDir: string; databaseUrl?: string }): Record<string, string> {
+  return {
+    MEADOW_PORT: String(opts.port),
+    MEADOW_HOST: '127.0.0.1',
+    MEADOW_DATA_DIR: opts.dataDir,
+    MEADOW_DATABASE_URL: opts.databaseUrl ?? '',
+    MEADOW_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
+    MEADOW_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
+    MEADOW_LOG_LEVEL: 'warn',
+    MEADOW_API_RATE_LIMIT: '0',
+  };
+}
+
 /** Spawns `node ...args` with the port in its environment and waits until GET /health answers 200. */
 export async function startServerProcess(args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
