@@ -1258,7 +1258,11 @@ export class SqlStore implements Store {
   async markReleased(s: Scope, jobId: string, executions: Pick<StoredJobExecution, 'thingName' | 'executionNumber'>[], at: number): Promise<number> {
     // One statement per execution number (almost always just 1) and IN-list chunk, not one per execution.
     const byNumber = new Map<number, string[]>();
-    for (const e of executions) byNumber.set(e.executionNumber, [...(byNumber.get(e.executionNumber) ?? []), e.thingName]);
+    for (const e of executions) {
+      const things = byNumber.get(e.executionNumber);
+      if (things) things.push(e.thingName);
+      else byNumber.set(e.executionNumber, [e.thingName]);
+    }
     let released = 0;
     for (const [executionNumber, thingNames] of byNumber) {
       for (const names of chunks(thingNames, IN_LIST_LIMIT)) {

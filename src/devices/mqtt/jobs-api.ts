@@ -2,9 +2,9 @@
 // functions (src/engine/device-jobs.ts), which hold every state rule. Requests arrive on a thing's
 // `$aws/things/<thing>/jobs/...` topics; replies go to the request topic + `/accepted` or `/rejected`, notifications to
 // `notify` and `notify-next` (each also in the Greengrass namespace form). Times are epoch seconds, as on AWS.
+import DataLoader from 'dataloader';
 import { execution, summary } from '../../api/iot-jobs-data/index.js';
 import type { Clock } from '../../core/clock.js';
-import DataLoader from 'dataloader';
 import { MeadowError } from '../../core/errors.js';
 import { executionState } from '../../core/jobs/index.js';
 import {
