@@ -314,8 +314,15 @@ for (const kind of STORE_KINDS) {
       const good = await newCertificate(true);
       await iot().send(new AttachThingPrincipalCommand({ thingName: a, principal: good.arn }));
       await iot().send(new AttachThingPrincipalCommand({ thingName: b, principal: good.arn }));
-      assert.deepEqual(await verifyDeviceCertificate(deps, good.pem), { ok: true, certificateId: good.id, thingNames: [a, b].sort() });
-      assert.deepEqual(await verifyDeviceCertificate(deps, new X509Certificate(good.pem).raw), { ok: true, certificateId: good.id, thingNames: [a, b].sort() });
+      assert.deepEqual(await verifyDeviceCertificate(deps, good.pem), { ok: true, certificateId: good.id });
+      assert.deepEqual(await verifyDeviceCertificate(deps, new X509Certificate(good.pem).raw), { ok: true, certificateId: good.id });
+      // Acting for a thing: accepted for each thing it is attached to; for another, refused naming the ones it is.
+      assert.deepEqual(await verifyDeviceCertificate(deps, good.pem, b), { ok: true, certificateId: good.id });
+      const c = await newThing();
+      const other = await verifyDeviceCertificate(deps, good.pem, c);
+      assert.equal(other.ok, false);
+      assert.equal((other as { otherThing?: true }).otherThing, true);
+      assert.equal((other as { reason: string }).reason, `certificate ${good.id} is not attached to thing ${c} (it is attached to ${[a, b].sort().join(', ')})`);
 
       const expectRefused = async (cert: string | Uint8Array, reason: RegExp) => {
         const r = await verifyDeviceCertificate(deps, cert);

@@ -22,6 +22,7 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 interface Device {
   thingName: string;
   certificateId: string;
+  certificateArn: string;
   cert: string;
   key: string;
 }
@@ -51,7 +52,7 @@ for (const kind of STORE_KINDS) {
       await s.iot.send(new CreateThingCommand({ thingName }));
       const out = await s.iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
       if (opts.attach !== false) await s.iot.send(new AttachThingPrincipalCommand({ thingName, principal: out.certificateArn! }));
-      return { thingName, certificateId: out.certificateId!, cert: out.certificatePem!, key: out.keyPair!.PrivateKey! };
+      return { thingName, certificateId: out.certificateId!, certificateArn: out.certificateArn!, cert: out.certificatePem!, key: out.keyPair!.PrivateKey! };
     }
 
     async function connect(d: Device, clientId = d.thingName): Promise<MqttClient> {
@@ -114,6 +115,26 @@ for (const kind of STORE_KINDS) {
       const other = await newDevice();
       assert.equal(await refusedWith(d, other.thingName), 2);
       assert.equal(await refusedWith(d, 'not-a-thing'), 2);
+    });
+
+    it('a certificate shared by more than 250 things admits each of them as client id, and refuses others', async () => {
+      const shared = await newDevice();
+      const prefix = uniqueName('shared');
+      const names = Array.from({ length: 260 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+      for (let i = 0; i < names.length; i += 20) {
+        await Promise.all(
+          names.slice(i, i + 20).map(async (thingName) => {
+            await s.iot.send(new CreateThingCommand({ thingName }));
+            await s.iot.send(new AttachThingPrincipalCommand({ thingName, principal: shared.certificateArn }));
+          }),
+        );
+      }
+      for (const thingName of [names[0], names[259], shared.thingName]) {
+        const client = await connect(shared, thingName);
+        const { outcome } = await request(client, `$aws/things/${thingName}/jobs/get`, { clientToken: 'shared' });
+        assert.equal(outcome, 'accepted', thingName);
+      }
+      assert.equal(await refusedWith(shared, `${prefix}-260`), 2);
     });
 
     it('INACTIVE, REVOKED and unattached certificates are refused (not authorized)', async () => {

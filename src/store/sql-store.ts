@@ -875,6 +875,17 @@ export class SqlStore implements Store {
     return page(rows.map(toThingPrincipal), p.limit, (a) => a.thingName);
   }
 
+  async getThingPrincipal(s: Scope, thingName: string, principal: string): Promise<ThingPrincipal | undefined> {
+    const row = await this.db
+      .selectFrom('thing_principals')
+      .selectAll()
+      .$call(scoped(s))
+      .where('thing_name', '=', thingName)
+      .where('principal', '=', principal)
+      .executeTakeFirst();
+    return row && toThingPrincipal(row);
+  }
+
   // ---- idempotency ----
 
   async claimToken(s: Scope, key: TokenKey, requestHash: string, now: number, ttlMs: number, staleMs: number): Promise<TokenClaim> {

@@ -413,6 +413,8 @@ export interface Store {
   listPrincipalsOfThing(scope: Scope, thingName: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
   /** The things a principal is attached to, by thing name. */
   listThingsOfPrincipal(scope: Scope, principal: string, page: PageRequest): Promise<Page<ThingPrincipal>>;
+  /** One attachment, if the principal is attached to the thing. */
+  getThingPrincipal(scope: Scope, thingName: string, principal: string): Promise<ThingPrincipal | undefined>;
   // ---- core devices (fleet status) ----
   getCoreDevice(scope: Scope, thingName: string): Promise<CoreDevice | undefined>;
   /** The records of those of these things that have one. */

@@ -45,13 +45,13 @@ export interface Caller {
   /** What the rate limit counts requests by. */
   throttleKey: string;
   /** A device identified by its certificate, acting for the things the certificate is attached to. */
-  device?: { certificateId: string; thingNames: string[] };
+  device?: { certificateId: string };
 }
 
 /** Throws AuthError (403) when the request carries no acceptable identity. */
 export type Authenticate = (req: FastifyRequest, raw: RawRequest) => Promise<Caller>;
 /** Checks, after validation, that the caller may make this call with this input; throws AuthError otherwise. */
-export type Authorize = (caller: Caller, operation: string, input: Record<string, unknown>) => void;
+export type Authorize = (caller: Caller, operation: string, input: Record<string, unknown>) => void | Promise<void>;
 
 export interface AwsApiOptions {
   services: ServiceBinding[];
@@ -167,7 +167,7 @@ export async function awsApiPlugin(app: FastifyInstance, opts: AwsApiOptions): P
       const { input, violations } = svc.codec.parseInput(op, { labels: match.labels, query: parseQuery(rawQuery), headers: req.headers, body });
       if (op.input) violations.push(...svc.validator.validateInput(op.input.shape, input));
       if (violations.length > 0) throw invalidFields(violations);
-      opts.authorize?.(caller, op.name, input);
+      await opts.authorize?.(caller, op.name, input);
 
       const ctx: RequestContext = {
         scope,

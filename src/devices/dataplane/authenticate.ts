@@ -8,7 +8,7 @@ import type { Scope, Store } from '../../store/store.js';
 import type { Authenticate, Authorize } from '../../wire/aws-api.js';
 import { AuthError } from '../../wire/sigv4.js';
 import type { CertificateAuthority } from '../identity/ca.js';
-import { verifyDeviceCertificate } from '../identity/verify.js';
+import { checkAttachment, verifyDeviceCertificate } from '../identity/verify.js';
 
 export interface DeviceAuthDeps {
   store: Store;
@@ -23,19 +23,23 @@ export function authenticateDevice(deps: DeviceAuthDeps): Authenticate {
     if (!peer?.raw) throw new AuthError('MissingAuthenticationTokenException', 'The request was not made with a client certificate.');
     const check = await verifyDeviceCertificate({ store: deps.store, scope: deps.scope, clock: deps.clock, ca: await deps.ca() }, peer.raw);
     if (!check.ok) throw new AuthError('AccessDeniedException', `The client certificate is not accepted: ${check.reason}.`);
-    return { throttleKey: check.certificateId, device: { certificateId: check.certificateId, thingNames: check.thingNames } };
+    return { throttleKey: check.certificateId, device: { certificateId: check.certificateId } };
   };
 }
 
 /** A device acts only for its own thing: every thing named in the input must be one its certificate is attached to. */
-export const authorizeDevice: Authorize = (caller, operation, input) => {
-  for (const member of ['thingName', 'coreDeviceThingName']) {
-    const thing = input[member];
-    if (typeof thing === 'string' && !caller.device?.thingNames.includes(thing)) {
-      throw new AuthError(
-        'AccessDeniedException',
-        `The client certificate is not attached to thing ${thing}; a device may call ${operation} only for its own thing.`,
-      );
+export function authorizeDevice(deps: Pick<DeviceAuthDeps, 'store' | 'scope'>): Authorize {
+  return async (caller, operation, input) => {
+    for (const member of ['thingName', 'coreDeviceThingName']) {
+      const thing = input[member];
+      if (typeof thing !== 'string') continue;
+      const check = caller.device ? await checkAttachment(deps, caller.device.certificateId, thing) : undefined;
+      if (!check?.ok) {
+        throw new AuthError(
+          'AccessDeniedException',
+          `The client certificate is not attached to thing ${thing}; a device may call ${operation} only for its own thing.`,
+        );
+      }
     }
-  }
-};
+  };
+}

@@ -76,7 +76,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     credentials: [],
     rateLimitPerSecond: opts.rateLimitPerSecond,
     authenticate: authenticateDevice({ store: opts.store, scope: opts.scope, clock: opts.clock, ca: opts.ca }),
-    authorize: authorizeDevice,
+    authorize: authorizeDevice({ store: opts.store, scope: opts.scope }),
     baseUrl: opts.downloadBaseUrl,
   });
   await app.listen({ host: opts.host, port: opts.port });

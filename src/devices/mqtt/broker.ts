@@ -46,16 +46,11 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<MqttBrok
   const admit = async (socket: TLSSocket, clientId: string): Promise<Admission> => {
     const peer = socket.getPeerCertificate?.(false);
     if (!peer?.raw) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: 'no client certificate was presented' };
-    const check = await verifyDeviceCertificate({ store, scope, ca, clock }, peer.raw);
-    if (!check.ok) return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: check.reason };
-    if (!check.thingNames.includes(clientId)) {
-      return {
-        ok: false,
-        returnCode: CONNACK_IDENTIFIER_REJECTED,
-        reason: `the client id must be the name of the thing the certificate is attached to (${check.thingNames.join(', ')}), got '${clientId}'`,
-      };
-    }
-    return { ok: true, thingName: clientId };
+    // The client id is the thing the device says it is (as AWS IoT's policy variable iot:Connection.Thing.ThingName).
+    const check = await verifyDeviceCertificate({ store, scope, ca, clock }, peer.raw, clientId);
+    if (check.ok) return { ok: true, thingName: clientId };
+    if (check.otherThing) return { ok: false, returnCode: CONNACK_IDENTIFIER_REJECTED, reason: `the client id must be the name of a thing the certificate is attached to: ${check.reason}` };
+    return { ok: false, returnCode: CONNACK_NOT_AUTHORIZED, reason: check.reason };
   };
 
   const broker = await createBroker({
