@@ -50,6 +50,12 @@ async function nextPending(store: Store, scope: Scope, thingName: string): Promi
   return nextOf(await pendingExecutions(store, scope, thingName));
 }
 
+/** Reads describeForDevice may take from elsewhere than the store (the MQTT jobs API's batched and cached ones). */
+export interface DeviceJobReads {
+  pending?: (thingName: string) => Promise<PendingExecutions>;
+  job?: (jobId: string) => Promise<Job | undefined>;
+}
+
 /** One execution as its device may see it, or `$next`; undefined when there is none (or it is not released). */
 export async function describeForDevice(
   store: Store,
@@ -57,11 +63,14 @@ export async function describeForDevice(
   thingName: string,
   jobId: string,
   executionNumber?: number,
+  reads: DeviceJobReads = {},
 ): Promise<DeviceExecution | undefined> {
   const execution =
-    jobId === NEXT_JOB_ID ? await nextPending(store, scope, thingName) : await store.getJobExecution(scope, jobId, thingName, executionNumber);
+    jobId !== NEXT_JOB_ID
+      ? await store.getJobExecution(scope, jobId, thingName, executionNumber)
+      : nextOf(await (reads.pending?.(thingName) ?? pendingExecutions(store, scope, thingName)));
   if (execution?.notifiedAt === undefined) return undefined;
-  const job = await store.getJob(scope, execution.jobId);
+  const job = await (reads.job?.(execution.jobId) ?? store.getJob(scope, execution.jobId));
   return job && { job, execution };
 }
 

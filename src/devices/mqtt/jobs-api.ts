@@ -16,6 +16,7 @@ import {
   startNextForDevice,
   updateForDevice,
   type DeviceExecution,
+  type DeviceJobReads,
   type PendingExecutions,
 } from '../../engine/device-jobs.js';
 import type { Job, Scope, Store } from '../../store/store.js';
@@ -96,6 +97,9 @@ export class MqttJobsApi {
     }, perTurn);
   }
 
+  /** How a describe reads: pending lists batched, jobs from memory. */
+  private readonly reads: DeviceJobReads = { pending: (thing) => this.pending.load(thing), job: (jobId) => this.jobContent(jobId) };
+
   private jobContent(jobId: string): Promise<Job | undefined> {
     let job = this.jobs.get(jobId);
     if (!job) {
@@ -125,7 +129,7 @@ export class MqttJobsApi {
       const err = e instanceof RequestError ? e : fromDomainError(e);
       const rejection: Payload = { code: err.code, message: err.message, timestamp: this.seconds, clientToken: token(payload) };
       if (err.withState && request.kind === 'update') {
-        const current = await describeForDevice(this.deps.store, this.deps.scope, thingName, request.jobId, optionalNumber(payload, 'executionNumber'));
+        const current = await describeForDevice(this.deps.store, this.deps.scope, thingName, request.jobId, optionalNumber(payload, 'executionNumber'), this.reads);
         if (current) rejection.executionState = executionState(current.execution);
       }
       await this.deps.publish(`${topic}/rejected`, rejection);
@@ -141,7 +145,7 @@ export class MqttJobsApi {
       }
       case 'describe': {
         const executionNumber = optionalNumber(p, 'executionNumber');
-        const found = request.jobId === NEXT_JOB_ID ? await this.next(thingName) : await describeForDevice(store, scope, thingName, request.jobId, executionNumber);
+        const found = await describeForDevice(store, scope, thingName, request.jobId, executionNumber, this.reads);
         if (!found) {
           if (request.jobId === NEXT_JOB_ID) return {}; // nothing pending: no `execution`
           throw new RequestError('ResourceNotFound', executionNotFound(thingName, request.jobId, executionNumber).message);
@@ -171,13 +175,6 @@ export class MqttJobsApi {
         };
       }
     }
-  }
-
-  /** `$next` of the thing with its job, through the batched reads. */
-  private async next(thingName: string): Promise<DeviceExecution | undefined> {
-    const execution = nextOf(await this.pending.load(thingName));
-    const job = execution && (await this.jobContent(execution.jobId));
-    return job && execution && { job, execution };
   }
 
   /**
