@@ -1,8 +1,9 @@
 // Fleet status over MQTT (semantics §8.6, §8.7): a core device publishes its health on
 // `$aws/things/<thing>/greengrassv2/health/json` (QoS 1, no reply). The broker only lets a thing publish on its own
 // topics, so the topic's thing is the sender. Each message is checked (src/core/fleet-status), then applied to the
-// device's record, many devices' messages in one transaction; a malformed one is logged and dropped. One thing's messages are applied one
-// after another in arrival order, so a device's sequence numbers and chunks are judged in the order it sent them.
+// device's record, many devices' messages in one transaction; a malformed one is logged and dropped. One thing's
+// messages are applied one after another in arrival order, so a device's sequence numbers and chunks are judged in
+// the order it sent them.
 import type { Clock } from '../../core/clock.js';
 import {
   applyFleetStatus,

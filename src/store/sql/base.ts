@@ -36,9 +36,9 @@ export class SqlBase {
   ) {}
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this as unknown as Store);
     // The whole store (this class with every part's queries), on the transaction's connection.
     const Same = this.constructor as new (...args: ConstructorParameters<typeof SqlBase>) => Store;
-    if (this.inTransaction) return fn(this as unknown as Store);
     for (let attempt = 1; ; attempt++) {
       const hooks: (() => void)[] = [];
       try {
